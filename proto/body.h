@@ -1,0 +1,74 @@
+/*
+ * body.h — the plaintext bodies of SPEC §5 that this version writes and projects: checkin,
+ * kpi_def, kpi_value and key. A body is a msgpack map with string keys, written in a fixed key
+ * order with only the fields present. Decoding ignores unknown keys (forward compatibility),
+ * refuses a known key given twice (OP_E_MALFORMED), a known key of the wrong type (OP_E_TYPE),
+ * text over its cap (OP_E_TOOBIG) and values out of range (OP_E_INVAL).
+ */
+#ifndef OUTPOST_PROTO_BODY_H
+#define OUTPOST_PROTO_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/buf.h"
+#include "proto/entry.h"
+
+#define PROTO_TEXT_MAX_BYTES 4096 /* note, blockers, wins */
+#define PROTO_NAME_MAX_BYTES 200  /* site, title, unit */
+#define PROTO_ID_MAX_BYTES 64     /* KPI id: [a-z0-9_-]+ */
+#define PROTO_SEALED_BYTES 80     /* crypto_box_seal of a 32-byte epoch key */
+#define PROTO_SEALED_MAX 1024     /* readers per key entry */
+
+typedef enum proto_tri { PROTO_UNSET = -1, PROTO_NO = 0, PROTO_YES = 1 } proto_tri;
+
+typedef struct proto_sealed {
+    uint8_t reader[PROTO_KEY_BYTES];
+    uint8_t box[PROTO_SEALED_BYTES];
+} proto_sealed;
+
+/*
+ * One body of any kind above; only the fields of `kind` are meaningful. Text fields are owned,
+ * NUL-terminated, NULL when absent. Free with proto_body_fini.
+ */
+typedef struct proto_body {
+    uint64_t kind;
+    /* checkin */
+    proto_tri delivering, thriving, support;
+    unsigned energy; /* 1..5, 0 = absent */
+    char *note, *blockers, *wins, *site;
+    /* kpi_def (and id for kpi_value) */
+    char *id, *title, *unit, *direction, *period;
+    double target;
+    bool has_for;
+    uint8_t for_key[PROTO_KEY_BYTES];
+    /* kpi_value */
+    double value;
+    char *at; /* YYYY-MM-DD */
+    /* key */
+    uint64_t epoch;
+    size_t n_sealed;
+    proto_sealed *sealed;
+} proto_body;
+
+/* Sets every field to absent. */
+void proto_body_init(proto_body *b, uint64_t kind);
+void proto_body_fini(proto_body *b);
+
+/* True if this version can decode and project bodies of kind. */
+bool proto_body_kind_known(uint64_t kind);
+
+/* Checks the values of b against the rules of its kind (OP_E_INVAL, OP_E_TOOBIG). */
+OP_MUST_CHECK op_err proto_body_check(const proto_body *b);
+/* Checks, then writes b's msgpack map into w. */
+OP_MUST_CHECK op_err proto_body_encode(const proto_body *b, proto_wbuf *w);
+/* Decodes a plaintext body of the given kind into b (initialised here; fini it always). */
+OP_MUST_CHECK op_err proto_body_decode(uint64_t kind, const uint8_t *p, size_t len, proto_body *b);
+
+/* Syntax checks shared with the CLI. */
+bool proto_is_slug(const char *s);
+/* A real calendar date written YYYY-MM-DD. */
+bool proto_is_date(const char *s);
+
+#endif

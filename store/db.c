@@ -1,0 +1,324 @@
+/* db.c — SQLite connection, schema and transactions (see db.h). */
+#include "store/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STMT_CACHE 48
+
+struct store_db {
+    sqlite3 *h;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[STMT_CACHE];
+    int n_cache;
+};
+
+/* Each step moves the schema from version i to i + 1; never edit a step once released. */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE meta(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+    "CREATE TABLE authors("
+    "  id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE,"
+    "  head_seq INTEGER NOT NULL DEFAULT 0, head_hash BLOB,"
+    "  first_seen INTEGER, last_seen INTEGER);"
+    /* id = author << 32 | seq: one b-tree, each log a contiguous range */
+    "CREATE TABLE entries("
+    "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL, kind INTEGER NOT NULL, ts INTEGER NOT NULL, epoch INTEGER NOT NULL,"
+    "  envelope BLOB NOT NULL, body BLOB, received INTEGER NOT NULL);"
+    "CREATE TABLE forks("
+    "  author INTEGER NOT NULL, seq INTEGER NOT NULL, envelope BLOB NOT NULL, body BLOB,"
+    "  received INTEGER NOT NULL);"
+    "CREATE TABLE key_entries("
+    "  author INTEGER NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  PRIMARY KEY(author, epoch)) WITHOUT ROWID;"
+    "CREATE TABLE checkins("
+    "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
+    "  delivering INTEGER, thriving INTEGER, support INTEGER, energy INTEGER,"
+    "  note TEXT, blockers TEXT, wins TEXT, site TEXT);"
+    "CREATE TABLE kpi_defs("
+    "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
+    "  kpi TEXT NOT NULL, title TEXT, unit TEXT, target REAL NOT NULL, direction TEXT,"
+    "  period TEXT, for_key BLOB);"
+    "CREATE INDEX kpi_defs_kpi ON kpi_defs(kpi);"
+    "CREATE TABLE kpi_values("
+    "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
+    "  kpi TEXT NOT NULL, value REAL NOT NULL, at TEXT NOT NULL, note TEXT);"
+    "CREATE INDEX kpi_values_kpi_at ON kpi_values(kpi, at);",
+};
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION, "migrations");
+
+op_err
+store_db_code(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return OP_OK;
+    case SQLITE_NOMEM:
+        return OP_E_NOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return OP_E_BUSY;
+    case SQLITE_FULL:
+        return OP_E_DISK_FULL;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return OP_E_CORRUPT;
+    case SQLITE_CANTOPEN:
+        return OP_E_NOTFOUND;
+    case SQLITE_CONSTRAINT:
+        return OP_E_EXISTS;
+    case SQLITE_TOOBIG:
+        return OP_E_TOOBIG;
+    default:
+        return OP_E_IO;
+    }
+}
+
+op_err
+store_db_exec(store_db *db, const char *sql)
+{
+    return store_db_code(sqlite3_exec(db->h, sql, NULL, NULL, NULL));
+}
+
+op_err
+store_db_stmt(store_db *db, const char *sql, sqlite3_stmt **out)
+{
+    *out = NULL;
+    for (int i = 0; i < db->n_cache; i++)
+        if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0) {
+            sqlite3_reset(db->cache[i].st);
+            sqlite3_clear_bindings(db->cache[i].st);
+            *out = db->cache[i].st;
+            return OP_OK;
+        }
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_code(rc);
+    if (db->n_cache == STMT_CACHE) { /* full: the oldest goes */
+        sqlite3_finalize(db->cache[0].st);
+        memmove(db->cache, db->cache + 1, sizeof db->cache[0] * (STMT_CACHE - 1));
+        db->n_cache--;
+    }
+    db->cache[db->n_cache].sql = sql;
+    db->cache[db->n_cache].st = st;
+    db->n_cache++;
+    *out = st;
+    return OP_OK;
+}
+
+static op_err
+migrate(store_db *db)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    op_err r;
+
+    if ((r = store_db_stmt(db, "PRAGMA user_version", &st)) != OP_OK)
+        return r;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (version > N_MIGRATIONS)
+        return OP_E_VERSION; /* written by a newer outpost: touching it could lose data */
+    if (version == N_MIGRATIONS)
+        return OP_OK;
+    if ((r = store_db_begin(db, true)) != OP_OK)
+        return r;
+    for (int v = version; v < N_MIGRATIONS; v++)
+        if ((r = store_db_exec(db, migrations[v])) != OP_OK)
+            goto fail;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", N_MIGRATIONS);
+    if ((r = store_db_exec(db, sql)) != OP_OK)
+        goto fail;
+    return store_db_commit(db);
+fail:
+    store_db_rollback(db);
+    return r;
+}
+
+op_err
+store_db_open(const char *path, int flags, store_db **out)
+{
+    store_db *db;
+    op_err r;
+    int oflags = SQLITE_OPEN_NOMUTEX;
+
+    *out = NULL;
+    if (flags & STORE_OPEN_READONLY)
+        oflags |= SQLITE_OPEN_READWRITE; /* WAL readers still need the -shm file */
+    else
+        oflags |= SQLITE_OPEN_READWRITE | ((flags & STORE_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    if (!(flags & STORE_OPEN_CREATE) && access(path, F_OK) != 0)
+        return OP_E_NOTFOUND;
+    if (!(db = calloc(1, sizeof *db)))
+        return OP_E_NOMEM;
+    int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        r = store_db_code(rc);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, 5000);
+    /* journal_mode answers with a row; exec ignores it. Everything else is plain. */
+    if ((r = store_db_exec(db, "PRAGMA journal_mode=WAL;"
+                               "PRAGMA synchronous=FULL;"
+                               "PRAGMA foreign_keys=OFF;"
+                               "PRAGMA secure_delete=ON;")) != OP_OK)
+        goto fail;
+    if ((r = migrate(db)) != OP_OK)
+        goto fail;
+    *out = db;
+    return OP_OK;
+fail:
+    store_db_close(db);
+    return r;
+}
+
+void
+store_db_close(store_db *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < db->n_cache; i++)
+        sqlite3_finalize(db->cache[i].st);
+    sqlite3_close(db->h);
+    free(db);
+}
+
+sqlite3 *
+store_db_handle(store_db *db)
+{
+    return db->h;
+}
+
+const char *
+store_db_errmsg(store_db *db)
+{
+    return sqlite3_errmsg(db->h);
+}
+
+op_err
+store_db_begin(store_db *db, bool durable)
+{
+    op_err r = store_db_exec(db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (r != OP_OK)
+        return r;
+    return store_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+op_err
+store_db_commit(store_db *db)
+{
+    op_err r = store_db_exec(db, "COMMIT");
+    if (r != OP_OK)
+        store_db_rollback(db);
+    return r;
+}
+
+void
+store_db_rollback(store_db *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+op_err
+store_db_meta_get(store_db *db, const char *k, void *buf, int n, int *len)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if (len)
+        *len = 0;
+    if ((r = store_db_stmt(db, "SELECT v FROM meta WHERE k = ?", &st)) != OP_OK)
+        return r;
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        r = rc == SQLITE_DONE ? OP_E_NOTFOUND : store_db_code(rc);
+        sqlite3_reset(st);
+        return r;
+    }
+    if (sqlite3_column_type(st, 0) == SQLITE_BLOB) {
+        int m = sqlite3_column_bytes(st, 0);
+        if (m > n)
+            m = n;
+        memcpy(buf, sqlite3_column_blob(st, 0), (size_t)m);
+        if (len)
+            *len = m;
+    } else {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        snprintf(buf, (size_t)n, "%s", t ? t : "");
+        if (len)
+            *len = (int)strlen(buf);
+    }
+    sqlite3_reset(st);
+    return OP_OK;
+}
+
+static op_err
+meta_put(store_db *db, const char *k, const void *v, int n, bool blob)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db, "INSERT OR REPLACE INTO meta(k, v) VALUES(?, ?)", &st)) != OP_OK)
+        return r;
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    if (blob)
+        sqlite3_bind_blob(st, 2, v, n, SQLITE_STATIC);
+    else
+        sqlite3_bind_text(st, 2, v, -1, SQLITE_STATIC);
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
+}
+
+op_err
+store_db_meta_put_text(store_db *db, const char *k, const char *v)
+{
+    return meta_put(db, k, v, -1, false);
+}
+
+op_err
+store_db_meta_put_blob(store_db *db, const char *k, const void *v, int n)
+{
+    return meta_put(db, k, v, n, true);
+}
+
+op_err
+store_db_author_id(store_db *db, const uint8_t key[32], int64_t *id)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    *id = 0;
+    if ((r = store_db_stmt(db, "SELECT id FROM authors WHERE key = ?", &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return OP_OK;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return store_db_code(rc);
+    if ((r = store_db_stmt(db, "INSERT INTO authors(key) VALUES(?)", &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, key, 32, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return store_db_code(rc);
+    *id = sqlite3_last_insert_rowid(db->h);
+    return OP_OK;
+}

@@ -1,0 +1,495 @@
+/* log.c — append, ingest, have-vector and run reads (see log.h, SPEC §4). */
+#include "store/log.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/seal.h"
+#include "store/view.h"
+
+typedef struct head {
+    int64_t author;
+    uint64_t seq;
+    uint8_t hash[PROTO_HASH_BYTES];
+} head;
+
+static op_err
+get_head(store_db *db, int64_t author, head *h)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    memset(h, 0, sizeof *h);
+    h->author = author;
+    if ((r = store_db_stmt(db, "SELECT head_seq, head_hash FROM authors WHERE id = ?", &st)) !=
+        OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, author);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        h->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        if (sqlite3_column_bytes(st, 1) == PROTO_HASH_BYTES)
+            memcpy(h->hash, sqlite3_column_blob(st, 1), PROTO_HASH_BYTES);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    return store_db_code(rc);
+}
+
+static op_err
+put_head(store_db *db, const head *h, uint64_t now)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db,
+                           "UPDATE authors SET head_seq = ?, head_hash = ?,"
+                           " first_seen = coalesce(first_seen, ?3), last_seen = ?3 WHERE id = ?4",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, (int64_t)h->seq);
+    sqlite3_bind_blob(st, 2, h->hash, PROTO_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (int64_t)now);
+    sqlite3_bind_int64(st, 4, h->author);
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
+}
+
+static op_err
+insert_entry(store_db *db, int64_t author, const proto_envelope *e, const uint8_t hash[32],
+             const uint8_t *env, size_t env_len, const uint8_t *body, size_t body_len,
+             uint64_t now)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db,
+                           "INSERT INTO entries(id, author, seq, hash, kind, ts, epoch, envelope,"
+                           " body, received) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, STORE_ROWID(author, e->seq));
+    sqlite3_bind_int64(st, 2, author);
+    sqlite3_bind_int64(st, 3, (int64_t)e->seq);
+    sqlite3_bind_blob(st, 4, hash, PROTO_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)e->kind);
+    sqlite3_bind_int64(st, 6, (int64_t)(e->ts > INT64_MAX ? INT64_MAX : e->ts));
+    sqlite3_bind_int64(st, 7, (int64_t)(e->epoch > INT64_MAX ? INT64_MAX : e->epoch));
+    sqlite3_bind_blob(st, 8, env, (int)env_len, SQLITE_STATIC);
+    if (body)
+        sqlite3_bind_blob(st, 9, body, (int)body_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, (int64_t)now);
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
+}
+
+/* Signs and stores one entry of our own at h->seq + 1; advances h. */
+static op_err
+append_one(store_db *db, const store_identity *id, head *h, uint64_t kind, uint64_t epoch,
+           const uint8_t *body, size_t body_len, uint64_t ts)
+{
+    proto_envelope e = {.seq = h->seq + 1, .ts = ts, .kind = kind, .epoch = epoch};
+    uint8_t env[PROTO_ENVELOPE_MAX_BYTES], hash[PROTO_HASH_BYTES];
+    size_t env_len;
+    op_err r;
+
+    if (e.seq > STORE_SEQ_MAX)
+        return OP_E_TOOBIG;
+    memcpy(e.author, id->pk, PROTO_KEY_BYTES);
+    memcpy(e.prev, h->hash, PROTO_HASH_BYTES);
+    proto_hash(body, body_len, e.body_hash);
+    if ((r = proto_envelope_sign(&e, id->sk, env, sizeof env, &env_len)) != OP_OK)
+        return r;
+    proto_hash(env, env_len, hash);
+    if ((r = insert_entry(db, h->author, &e, hash, env, env_len, body, body_len, ts)) != OP_OK)
+        return r;
+    h->seq = e.seq;
+    memcpy(h->hash, hash, PROTO_HASH_BYTES);
+    return OP_OK;
+}
+
+/* Our current epoch and its key entry's time; epoch 0 if we have none. */
+static op_err
+current_epoch(store_db *db, int64_t author, uint64_t *epoch, uint64_t *since)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    *epoch = *since = 0;
+    if ((r = store_db_stmt(db,
+                           "SELECT k.epoch, e.ts FROM key_entries k JOIN entries e"
+                           " ON e.id = (k.author << 32) | k.seq"
+                           " WHERE k.author = ? ORDER BY k.epoch DESC LIMIT 1",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, author);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *epoch = (uint64_t)sqlite3_column_int64(st, 0);
+        *since = (uint64_t)sqlite3_column_int64(st, 1);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    return store_db_code(rc);
+}
+
+/* Starts epoch `epoch`: a fresh key sealed to every reader, published as a key entry. */
+static op_err
+new_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h, uint64_t epoch,
+          uint64_t ts)
+{
+    uint8_t key[PROTO_EPOCH_KEY_BYTES], office[PROTO_KEY_BYTES], buf[1024];
+    proto_sealed sealed[2];
+    proto_body kb;
+    proto_wbuf w;
+    int olen = 0;
+    op_err r;
+
+    proto_body_init(&kb, PROTO_KIND_KEY);
+    proto_epoch_key_new(key);
+    kb.epoch = epoch;
+    kb.sealed = sealed;
+    memcpy(sealed[0].reader, id->pk, PROTO_KEY_BYTES);
+    if ((r = proto_seal_epoch_key(id->pk, key, sealed[0].box)) != OP_OK)
+        goto out;
+    kb.n_sealed = 1;
+    r = store_db_meta_get(db, "office_key", office, sizeof office, &olen);
+    if (r == OP_OK && olen == PROTO_KEY_BYTES && memcmp(office, id->pk, PROTO_KEY_BYTES) != 0) {
+        memcpy(sealed[1].reader, office, PROTO_KEY_BYTES);
+        if ((r = proto_seal_epoch_key(office, key, sealed[1].box)) != OP_OK)
+            goto out;
+        kb.n_sealed = 2;
+    } else if (r != OP_OK && r != OP_E_NOTFOUND) {
+        goto out;
+    }
+    proto_wbuf_init(&w, buf, sizeof buf);
+    if ((r = proto_body_encode(&kb, &w)) != OP_OK)
+        goto out;
+    if ((r = append_one(db, id, h, PROTO_KIND_KEY, 0, buf, w.len, ts)) != OP_OK)
+        goto out;
+    if ((r = store_view_project(db, h->author, h->seq, ts, &kb)) != OP_OK)
+        goto out;
+    store_reader_remember(rd, h->author, epoch, key);
+out:
+    kb.sealed = NULL; /* on our stack, not the body's to free */
+    kb.n_sealed = 0;
+    proto_body_fini(&kb);
+    sodium_memzero(key, sizeof key);
+    return r;
+}
+
+op_err
+store_log_append(store_db *db, store_reader *rd, const store_identity *id, const proto_body *b,
+                 uint64_t ts, store_appended *out)
+{
+    uint8_t *plain = NULL, *sealed = NULL;
+    const uint8_t *key;
+    uint64_t epoch = 0, since = 0;
+    int64_t author;
+    proto_wbuf w;
+    size_t n;
+    head h;
+    op_err r;
+
+    memset(out, 0, sizeof *out);
+    if (b->kind == PROTO_KIND_KEY)
+        return OP_E_INVAL; /* key entries are made here, with their epoch */
+    if (!(plain = sodium_malloc(PROTO_BODY_MAX_BYTES)) ||
+        !(sealed = sodium_malloc(PROTO_BODY_MAX_BYTES))) {
+        r = OP_E_NOMEM;
+        goto out;
+    }
+    proto_wbuf_init(&w, plain, PROTO_BODY_MAX_BYTES - PROTO_SEAL_OVERHEAD);
+    if ((r = proto_body_encode(b, &w)) != OP_OK)
+        goto out;
+    if ((r = store_db_begin(db, true)) != OP_OK)
+        goto out;
+    if ((r = store_db_author_id(db, id->pk, &author)) != OP_OK ||
+        (r = get_head(db, author, &h)) != OP_OK ||
+        (r = current_epoch(db, author, &epoch, &since)) != OP_OK)
+        goto fail;
+    if (epoch == 0 || ts < since || ts - since > STORE_EPOCH_MAX_AGE_MS) {
+        if ((r = new_epoch(db, rd, id, &h, epoch + 1, ts)) != OP_OK)
+            goto fail;
+        epoch++;
+    }
+    if ((r = store_reader_epoch_key(rd, db, author, epoch, &key)) != OP_OK ||
+        (r = proto_seal_body(key, id->pk, h.seq + 1, b->kind, plain, w.len, sealed,
+                             PROTO_BODY_MAX_BYTES, &n)) != OP_OK ||
+        (r = append_one(db, id, &h, b->kind, epoch, sealed, n, ts)) != OP_OK ||
+        (r = store_view_project(db, author, h.seq, ts, b)) != OP_OK ||
+        (r = put_head(db, &h, ts)) != OP_OK)
+        goto fail;
+    if ((r = store_db_commit(db)) != OP_OK)
+        goto out;
+    out->seq = h.seq;
+    memcpy(out->hash, h.hash, PROTO_HASH_BYTES);
+    goto out;
+fail:
+    store_db_rollback(db);
+out:
+    sodium_free(plain); /* wipes the plaintext */
+    sodium_free(sealed);
+    return r;
+}
+
+/* The hash held at (author, seq), or OP_E_NOTFOUND. */
+static op_err
+held_hash(store_db *db, int64_t author, uint64_t seq, uint8_t out[PROTO_HASH_BYTES])
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db, "SELECT hash FROM entries WHERE id = ?", &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, STORE_ROWID(author, seq));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PROTO_HASH_BYTES) {
+        memcpy(out, sqlite3_column_blob(st, 0), PROTO_HASH_BYTES);
+        r = OP_OK;
+    } else {
+        r = rc == SQLITE_ROW || rc == SQLITE_DONE ? OP_E_NOTFOUND : store_db_code(rc);
+    }
+    sqlite3_reset(st);
+    return r;
+}
+
+static op_err
+record_fork(store_db *db, int64_t author, uint64_t seq, const proto_run_item *it, uint64_t now)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db,
+                           "INSERT INTO forks(author, seq, envelope, body, received)"
+                           " SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM forks"
+                           " WHERE author = ?1 AND seq = ?2 AND envelope = ?3)",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, author);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    sqlite3_bind_blob(st, 3, it->env, (int)it->env_len, SQLITE_STATIC);
+    if (it->body)
+        sqlite3_bind_blob(st, 4, it->body, (int)it->body_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)now);
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
+}
+
+op_err
+store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, size_t n,
+                 uint64_t now, store_ingested *out, size_t *bad)
+{
+    proto_envelope *envs = NULL;
+    uint8_t(*hashes)[PROTO_HASH_BYTES] = NULL;
+    uint8_t held[PROTO_HASH_BYTES];
+    size_t i = 0, where = 0;
+    int64_t author;
+    head h;
+    op_err r;
+
+    memset(out, 0, sizeof *out);
+    if (n == 0)
+        return OP_OK;
+    if (!(envs = malloc(n * sizeof *envs)) || !(hashes = malloc(n * sizeof *hashes))) {
+        r = OP_E_NOMEM;
+        goto out;
+    }
+    /* All the CPU work (decode, links, body hashes, one signature) before the transaction. */
+    if ((r = proto_run_verify(items, n, envs, hashes, &where)) != OP_OK)
+        goto out;
+    if (envs[n - 1].seq > STORE_SEQ_MAX) {
+        r = OP_E_TOOBIG;
+        where = n - 1;
+        goto out;
+    }
+    if ((r = store_db_begin(db, false)) != OP_OK)
+        goto out;
+    if ((r = store_db_author_id(db, envs[0].author, &author)) != OP_OK ||
+        (r = get_head(db, author, &h)) != OP_OK)
+        goto fail;
+    if (envs[0].seq > h.seq + 1) {
+        r = OP_E_GAP;
+        goto fail;
+    }
+    /* Entries we hold already must be the very same entries. */
+    for (i = 0; i < n && envs[i].seq <= h.seq; i++) {
+        if ((r = held_hash(db, author, envs[i].seq, held)) != OP_OK)
+            goto fail;
+        if (memcmp(held, hashes[i], PROTO_HASH_BYTES) != 0) {
+            store_db_rollback(db);
+            /* Keep the evidence in its own transaction: the run itself is refused. */
+            if ((r = store_db_begin(db, false)) != OP_OK ||
+                (r = record_fork(db, author, envs[i].seq, &items[i], now)) != OP_OK ||
+                (r = store_db_commit(db)) != OP_OK)
+                goto fail;
+            r = OP_E_FORK;
+            where = i;
+            goto fail;
+        }
+        out->already++;
+    }
+    if (i == n) { /* all held: re-delivery is a no-op */
+        store_db_rollback(db);
+        goto out;
+    }
+    if (i == 0 && memcmp(envs[0].prev, h.hash, PROTO_HASH_BYTES) != 0 && h.seq > 0) {
+        r = OP_E_CHAIN;
+        goto fail;
+    }
+    for (; i < n; i++) {
+        if ((r = insert_entry(db, author, &envs[i], hashes[i], items[i].env, items[i].env_len,
+                              items[i].body, items[i].body_len, now)) != OP_OK ||
+            (r = store_view_apply(db, rd, author, &envs[i], items[i].body, items[i].body_len)) !=
+                OP_OK) {
+            where = i;
+            goto fail;
+        }
+        out->stored++;
+    }
+    h.seq = envs[n - 1].seq;
+    memcpy(h.hash, hashes[n - 1], PROTO_HASH_BYTES);
+    if ((r = put_head(db, &h, now)) != OP_OK)
+        goto fail;
+    if ((r = store_db_commit(db)) != OP_OK)
+        goto out;
+    goto out;
+fail:
+    store_db_rollback(db);
+    if (r == OP_E_GAP || r == OP_E_CHAIN)
+        where = 0;
+out:
+    if (r != OP_OK && r != OP_E_FORK)
+        out->stored = out->already = 0;
+    if (bad)
+        *bad = where;
+    free(envs);
+    free(hashes);
+    return r;
+}
+
+op_err
+store_log_have(store_db *db, store_head **out, size_t *n)
+{
+    sqlite3_stmt *st;
+    store_head *v = NULL;
+    size_t cap = 0, len = 0;
+    op_err r;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((r = store_db_stmt(db, "SELECT key, head_seq FROM authors WHERE head_seq > 0 ORDER BY key",
+                           &st)) != OP_OK)
+        return r;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            store_head *nv = realloc(v, ncap * sizeof *v);
+            if (!nv) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        if (sqlite3_column_bytes(st, 0) != PROTO_KEY_BYTES) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        memcpy(v[len].author, sqlite3_column_blob(st, 0), PROTO_KEY_BYTES);
+        v[len].seq = (uint64_t)sqlite3_column_int64(st, 1);
+        len++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return store_db_code(rc);
+    }
+    *out = v;
+    *n = len;
+    return OP_OK;
+}
+
+op_err
+store_log_read(store_db *db, const uint8_t author[PROTO_KEY_BYTES], uint64_t from, size_t max,
+               store_run *out)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0, used = 0, n = 0;
+    uint8_t *buf = NULL;
+    size_t *offs = NULL; /* env off, env len, body off, body len (or SIZE_MAX) per item */
+    op_err r;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((r = store_db_stmt(db,
+                           "SELECT e.envelope, e.body FROM authors a JOIN entries e"
+                           " ON e.id BETWEEN (a.id << 32) | ?2 AND (a.id << 32) | 4294967295"
+                           " WHERE a.key = ?1 ORDER BY e.id LIMIT ?3",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, author, PROTO_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)(from > STORE_SEQ_MAX ? STORE_SEQ_MAX : from));
+    sqlite3_bind_int64(st, 3, (int64_t)max);
+    if (!(offs = malloc((max ? max : 1) * 4 * sizeof *offs))) {
+        sqlite3_reset(st);
+        return OP_E_NOMEM;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t el = (size_t)sqlite3_column_bytes(st, 0), bl = (size_t)sqlite3_column_bytes(st, 1);
+        bool has_body = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        if (used + el + bl > cap) {
+            size_t ncap = (cap ? cap * 2 : 64 * 1024) + el + bl;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        offs[4 * n] = used;
+        offs[4 * n + 1] = el;
+        if (el)
+            memcpy(buf + used, sqlite3_column_blob(st, 0), el);
+        used += el;
+        offs[4 * n + 2] = used;
+        offs[4 * n + 3] = has_body ? bl : SIZE_MAX;
+        if (bl)
+            memcpy(buf + used, sqlite3_column_blob(st, 1), bl);
+        used += bl;
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        r = store_db_code(rc);
+        goto fail;
+    }
+    if (!(out->items = calloc(n ? n : 1, sizeof *out->items))) {
+        r = OP_E_NOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) { /* pointers only now: buf may have moved while growing */
+        out->items[i].env = buf + offs[4 * i];
+        out->items[i].env_len = offs[4 * i + 1];
+        out->items[i].body = offs[4 * i + 3] == SIZE_MAX ? NULL : buf + offs[4 * i + 2];
+        out->items[i].body_len = offs[4 * i + 3] == SIZE_MAX ? 0 : offs[4 * i + 3];
+    }
+    out->n = n;
+    out->buf = buf;
+    free(offs);
+    return OP_OK;
+fail:
+    free(buf);
+    free(offs);
+    return r;
+}
+
+void
+store_run_free(store_run *run)
+{
+    free(run->items);
+    free(run->buf);
+    run->items = NULL;
+    run->buf = NULL;
+    run->n = 0;
+}
