@@ -1,0 +1,310 @@
+/* cli.c — shared pieces of the outpost subcommands (see cli.h). */
+#include "tools/cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "proto/seal.h"
+
+static void
+vsay(const cli_ctx *c, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "outpost%s%s: ", c->cmd ? " " : "", c->cmd ? c->cmd : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int
+cli_fail(const cli_ctx *c, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(c, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int
+cli_usage(const cli_ctx *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return cli_fail(c, CLI_USAGE, "%s (see 'outpost %s --help')", msg, c->cmd ? c->cmd : "");
+}
+
+int
+cli_fail_err(const cli_ctx *c, op_err e, const char *doing)
+{
+    switch (e) {
+    case OP_E_BUSY:
+        return cli_fail(c, CLI_FAIL, "%s: the database is locked by another process; try again",
+                        doing);
+    case OP_E_DISK_FULL:
+        return cli_fail(c, CLI_FAIL, "%s: the disk is full; free some space and try again "
+                                     "(nothing was saved)", doing);
+    case OP_E_CORRUPT:
+        return cli_fail(c, CLI_FAIL, "%s: the database in %s is damaged; run 'outpost verify' "
+                                     "and restore it from a colleague or the office", doing, c->dir);
+    case OP_E_VERSION:
+        return cli_fail(c, CLI_FAIL, "%s: the database in %s was written by a newer outpost; "
+                                     "upgrade outpost", doing, c->dir);
+    default:
+        return cli_fail(c, CLI_FAIL, "%s: %s (%s)", doing, op_strerror(e), op_errname(e));
+    }
+}
+
+int
+cli_common_opt(cli_ctx *c, int opt, const char *help, char **argv)
+{
+    const char *given = optind > 0 ? argv[optind - 1] : "?";
+    switch (opt) {
+    case CLI_OPT_DIR:
+        if (!*optarg)
+            return cli_usage(c, "--dir needs a directory");
+        c->dir = optarg;
+        return -1;
+    case CLI_OPT_JSON:
+        c->json = true;
+        return -1;
+    case CLI_OPT_HELP:
+        fputs(help, stdout);
+        return CLI_OK;
+    case ':':
+        return cli_usage(c, "%s needs a value", given);
+    default:
+        return cli_usage(c, "unknown option '%s'", given);
+    }
+}
+
+int
+cli_node_open(const cli_ctx *c, cli_node *n)
+{
+    char path[PATH_MAX];
+    op_err r;
+    memset(n, 0, sizeof *n);
+    snprintf(path, sizeof path, "%s/%s", c->dir, STORE_DB_FILE);
+    r = store_identity_load(c->dir, &n->id);
+    if (r == OP_E_NOTFOUND)
+        return cli_fail(c, CLI_FAIL, "no outpost node in %s; run 'outpost init --name NAME' "
+                                     "first, or pass --dir", c->dir);
+    if (r == OP_E_AUTH)
+        return cli_fail(c, CLI_FAIL, "%s/%s can be read by other users; run 'chmod 600 %s/%s'",
+                        c->dir, STORE_IDENTITY_FILE, c->dir, STORE_IDENTITY_FILE);
+    if (r == OP_E_MALFORMED)
+        return cli_fail(c, CLI_FAIL, "%s/%s is damaged: it holds no valid key", c->dir,
+                        STORE_IDENTITY_FILE);
+    if (r != OP_OK)
+        return cli_fail_err(c, r, "cannot read the identity key");
+    if ((r = store_db_open(path, 0, &n->db)) != OP_OK) {
+        int code = r == OP_E_NOTFOUND
+                       ? cli_fail(c, CLI_FAIL, "%s has a key but no database; it was not "
+                                               "initialised completely: run 'outpost init' in a new "
+                                               "--dir", c->dir)
+                       : cli_fail_err(c, r, "cannot open the database");
+        cli_node_close(n);
+        return code;
+    }
+    if ((r = store_reader_new(n->id, &n->rd)) != OP_OK) {
+        cli_node_close(n);
+        return cli_fail_err(c, r, "cannot set up");
+    }
+    if (cli_sql_functions(store_db_handle(n->db)) != SQLITE_OK) {
+        cli_node_close(n);
+        return cli_fail(c, CLI_FAIL, "cannot set up SQL functions");
+    }
+    OP_IGNORE(store_db_meta_get(n->db, "name", n->name, sizeof n->name, NULL)); /* blank: unset */
+    OP_IGNORE(store_db_meta_get(n->db, "role", n->role, sizeof n->role, NULL));
+    OP_IGNORE(store_db_meta_get(n->db, "site", n->site, sizeof n->site, NULL));
+    return CLI_OK;
+}
+
+void
+cli_node_close(cli_node *n)
+{
+    store_reader_free(n->rd);
+    store_db_close(n->db);
+    store_identity_free(n->id);
+    memset(n, 0, sizeof *n);
+}
+
+bool
+cli_parse_yesno(const char *s, bool *out)
+{
+    if (!strcasecmp(s, "yes") || !strcasecmp(s, "y") || !strcasecmp(s, "true")) {
+        *out = true;
+        return true;
+    }
+    if (!strcasecmp(s, "no") || !strcasecmp(s, "n") || !strcasecmp(s, "false")) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+bool
+cli_parse_number(const char *s, double *out)
+{
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (*end || errno || !isfinite(d))
+        return false;
+    /* strtod also takes hex and "inf"; a KPI value is written in decimal */
+    for (const char *p = s; *p; p++)
+        if (!strchr("0123456789.-+eE", *p))
+            return false;
+    *out = d;
+    return true;
+}
+
+bool
+cli_parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+bool
+cli_parse_time(const char *s, uint64_t *ms)
+{
+    char date[11];
+    unsigned hh = 0, mi = 0, ss = 0, frac = 0;
+    int n = 0;
+    if (strlen(s) < 10)
+        return false;
+    memcpy(date, s, 10);
+    date[10] = '\0';
+    if (!proto_is_date(date))
+        return false;
+    const char *t = s + 10;
+    if (*t) {
+        if ((*t != 'T' && *t != ' ') || sscanf(t + 1, "%2u:%2u:%2u%n", &hh, &mi, &ss, &n) != 3 ||
+            n != 8 || hh > 23 || mi > 59 || ss > 60)
+            return false;
+        t += 1 + n;
+        if (*t == '.') {
+            int digits = 0;
+            for (t++; isdigit((unsigned char)*t); t++, digits++)
+                if (digits < 3)
+                    frac = frac * 10 + (unsigned)(*t - '0');
+            if (digits == 0)
+                return false;
+            for (; digits < 3; digits++)
+                frac *= 10;
+        }
+        if (strcmp(t, "Z") != 0 && strcmp(t, "+00:00") != 0)
+            return false;
+    }
+    int64_t days = days_from_civil(atoi(date), (unsigned)atoi(date + 5), (unsigned)atoi(date + 8));
+    *ms = (uint64_t)((days * 86400 + hh * 3600 + mi * 60 + ss) * 1000 + frac);
+    return true;
+}
+
+void
+cli_date(uint64_t ms, char out[11])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+static void
+sql_b64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char text[PROTO_KEY_TEXT_BYTES];
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) != SQLITE_BLOB ||
+        sqlite3_value_bytes(argv[0]) != PROTO_KEY_BYTES) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    proto_key_to_text(sqlite3_value_blob(argv[0]), text);
+    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+}
+
+static void
+sql_short_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char text[PROTO_KEY_TEXT_BYTES];
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) != SQLITE_BLOB ||
+        sqlite3_value_bytes(argv[0]) != PROTO_KEY_BYTES) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    proto_key_to_text(sqlite3_value_blob(argv[0]), text);
+    text[8] = '\0'; /* like a short git hash: enough to tell members apart */
+    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+}
+
+int
+cli_sql_functions(sqlite3 *h)
+{
+    int rc = sqlite3_create_function(h, "b64", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                     sql_b64, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(h, "short_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                     sql_short_key, NULL, NULL);
+    return rc;
+}
+
+int
+cli_print_json(const cli_ctx *c, cli_node *n, const char *sql,
+               void (*bind)(sqlite3_stmt *st, void *arg), void *arg)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(store_db_handle(n->db), sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n->db));
+    if (bind)
+        bind(st, arg);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        int code = cli_fail_err(c, store_db_code(rc), "query failed");
+        sqlite3_finalize(st);
+        return code;
+    }
+    const char *doc = (const char *)sqlite3_column_text(st, 0);
+    printf("%s\n", doc ? doc : "null");
+    sqlite3_finalize(st);
+    return CLI_OK;
+}
+
+void
+cli_bind_text(sqlite3_stmt *st, void *arg)
+{
+    sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+}

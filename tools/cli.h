@@ -1,0 +1,101 @@
+/*
+ * cli.h — what every `outpost` subcommand shares: the node directory, the clock, exit codes
+ * (SPEC §9), one-line errors, opening the node, and output for people (tables) and scripts
+ * (--json, produced by SQLite's JSON functions, never by hand).
+ */
+#ifndef OUTPOST_TOOLS_CLI_H
+#define OUTPOST_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/db.h"
+#include "store/keyfile.h"
+#include "store/reader.h"
+
+enum cli_exit { CLI_OK = 0, CLI_REPORT = 1, CLI_USAGE = 2, CLI_FAIL = 3 };
+
+/* Options every subcommand takes. */
+typedef struct cli_ctx {
+    const char *dir; /* from --dir, $OUTPOST_DIR or $XDG_DATA_HOME/outpost */
+    const char *cmd; /* "checkin", "kpi record", ... for messages */
+    bool json;
+    uint64_t now_ms; /* OUTPOST_NOW or the wall clock */
+} cli_ctx;
+
+/* An opened node: its store, identity and reader. */
+typedef struct cli_node {
+    store_db *db;
+    store_identity *id;
+    store_reader *rd;
+    char name[256], role[16], site[256];
+} cli_node;
+
+/* Prints "outpost CMD: <message>" on stderr and returns code. */
+int cli_fail(const cli_ctx *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Usage error: the message, then a pointer to --help. Returns CLI_USAGE. */
+int cli_usage(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Maps a store/proto failure to a message and exit code (CLI_FAIL). */
+int cli_fail_err(const cli_ctx *c, op_err e, const char *doing);
+
+/* Options shared by all commands, for getopt_long tables; codes above any short option. */
+enum { CLI_OPT_DIR = 1000, CLI_OPT_JSON, CLI_OPT_HELP };
+#define CLI_COMMON_OPTS                                                                            \
+    {"dir", required_argument, NULL, CLI_OPT_DIR}, {"json", no_argument, NULL, CLI_OPT_JSON},      \
+        {"help", no_argument, NULL, CLI_OPT_HELP}
+
+/*
+ * Handles a common option or a getopt error inside a command's option loop. Returns -1 when
+ * the option was handled and parsing goes on, else the exit code to return (0 after --help
+ * printed `help`, 2 for an unknown option or a missing argument).
+ */
+int cli_common_opt(cli_ctx *c, int opt, const char *help, char **argv);
+
+/* Opens the node in c->dir: CLI_OK, or prints why not and returns the exit code. */
+int cli_node_open(const cli_ctx *c, cli_node *n);
+void cli_node_close(cli_node *n);
+
+/* Parses yes|no (also y/n/true/false); false if neither. */
+bool cli_parse_yesno(const char *s, bool *out);
+/* Parses a finite decimal number; false on anything else. */
+bool cli_parse_number(const char *s, double *out);
+/* Parses a whole number in [lo, hi]. */
+bool cli_parse_int(const char *s, long lo, long hi, long *out);
+/* Parses an ISO 8601 UTC time ("2026-11-25T10:00:00Z", optional .mmm, or a bare date) into
+ * ms since the epoch. */
+bool cli_parse_time(const char *s, uint64_t *ms);
+/* The UTC date of ms as YYYY-MM-DD (out needs 11 bytes). */
+void cli_date(uint64_t ms, char out[11]);
+
+/* Registers b64(blob) and short_key(blob) on a connection, for queries that print keys. */
+int cli_sql_functions(sqlite3 *h);
+
+/*
+ * Runs a query that returns one row with one text column (a JSON document built with
+ * json_object/json_group_array) and prints it with a newline. Parameters are bound by the
+ * caller through bind (may be NULL). Returns CLI_OK or prints why not.
+ */
+int cli_print_json(const cli_ctx *c, cli_node *n, const char *sql,
+                   void (*bind)(sqlite3_stmt *st, void *arg), void *arg);
+
+/* A bind callback for cli_print_json: binds arg (a C string) as parameter 1. */
+void cli_bind_text(sqlite3_stmt *st, void *arg);
+
+/* A table for people: columns are cut to fit 80 characters, with an ellipsis. */
+typedef struct cli_table cli_table;
+cli_table *cli_table_new(int ncols, const char *const *heads, const int *max_widths);
+void cli_table_add(cli_table *t, const char *const *cells);
+void cli_table_print(cli_table *t);
+void cli_table_free(cli_table *t);
+
+/* The subcommands. */
+int cli_init_main(cli_ctx *c, int argc, char **argv);
+int cli_checkin_main(cli_ctx *c, int argc, char **argv);
+int cli_kpi_main(cli_ctx *c, int argc, char **argv);
+int cli_log_main(cli_ctx *c, int argc, char **argv);
+int cli_status_main(cli_ctx *c, int argc, char **argv);
+int cli_verify_main(cli_ctx *c, int argc, char **argv);
+
+#endif

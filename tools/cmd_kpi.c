@@ -1,0 +1,458 @@
+/* cmd_kpi.c — `outpost kpi define | record | list | report`. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/seal.h"
+#include "store/log.h"
+#include "tools/cli.h"
+#include "tools/period.h"
+
+static const char help[] =
+    "usage: outpost kpi define ID --target N [--unit U] [--period day|week|month]\n"
+    "                   [--direction at_least|at_most] [--title T] [--for KEY]\n"
+    "       outpost kpi record ID VALUE [--at YYYY-MM-DD] [--note TEXT]\n"
+    "       outpost kpi list\n"
+    "       outpost kpi report [--period 2026-W47|2026-11|2026-11-25]\n"
+    "\n"
+    "KPIs are SMART goals with a number: \"3 articles a week\", \"reply within 4 hours\".\n"
+    "  define   ID is a short slug (a-z, 0-9, '-', '_'). --period defaults to week,\n"
+    "           --direction to at_least (at_most: lower is better). --for limits it to one\n"
+    "           member's key; without it the KPI is everyone's.\n"
+    "  record   saves VALUE for the day --at (default today). A KPI this node has no\n"
+    "           definition of yet is saved anyway, with a warning, and reported once the\n"
+    "           definition arrives. Negative values go after --:  kpi record temp -- -3\n"
+    "  list     the definitions this node holds (the newest for each ID)\n"
+    "  report   per member and KPI: the sum of the values in the period, the target, and\n"
+    "           attainment (value/target, or target/value for at_most). Without --period,\n"
+    "           each KPI's current period.\n"
+    "All take --dir DIR and --json.\n";
+
+enum { OPT_TARGET = 1, OPT_UNIT, OPT_PERIOD, OPT_DIRECTION, OPT_TITLE, OPT_FOR, OPT_AT, OPT_NOTE };
+
+static const struct option opts[] = {
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"unit", required_argument, NULL, OPT_UNIT},
+    {"period", required_argument, NULL, OPT_PERIOD},
+    {"direction", required_argument, NULL, OPT_DIRECTION},
+    {"title", required_argument, NULL, OPT_TITLE},
+    {"for", required_argument, NULL, OPT_FOR},
+    {"at", required_argument, NULL, OPT_AT},
+    {"note", required_argument, NULL, OPT_NOTE},
+    CLI_COMMON_OPTS,
+    {0},
+};
+
+typedef struct args {
+    const char *target, *unit, *period, *direction, *title, *for_key, *at, *note;
+    int npos;
+    const char *pos[4];
+} args;
+
+/* Parses the options of `kpi SUB`; which options are allowed is checked by the caller. */
+static int
+parse(cli_ctx *c, int argc, char **argv, args *a)
+{
+    int opt, code;
+    memset(a, 0, sizeof *a);
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        const char **slot = NULL;
+        switch (opt) {
+        case OPT_TARGET: slot = &a->target; break;
+        case OPT_UNIT: slot = &a->unit; break;
+        case OPT_PERIOD: slot = &a->period; break;
+        case OPT_DIRECTION: slot = &a->direction; break;
+        case OPT_TITLE: slot = &a->title; break;
+        case OPT_FOR: slot = &a->for_key; break;
+        case OPT_AT: slot = &a->at; break;
+        case OPT_NOTE: slot = &a->note; break;
+        default:
+            if ((code = cli_common_opt(c, opt, help, argv)) >= 0)
+                return code;
+        }
+        if (slot)
+            *slot = optarg;
+    }
+    for (int i = optind; i < argc; i++) {
+        if (a->npos == 4)
+            return cli_usage(c, "too many arguments");
+        a->pos[a->npos++] = argv[i];
+    }
+    return -1;
+}
+
+/* Refuses options that the subcommand does not take (they would be silently ignored). */
+static int
+only(const cli_ctx *c, const args *a, const char *allowed)
+{
+    const struct {
+        const char *v, *name;
+    } all[] = {{a->target, "target"}, {a->unit, "unit"},   {a->period, "period"},
+               {a->direction, "direction"}, {a->title, "title"}, {a->for_key, "for"},
+               {a->at, "at"},         {a->note, "note"}};
+    char needle[32], list[128];
+    snprintf(list, sizeof list, " %s ", allowed);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        snprintf(needle, sizeof needle, " %s ", all[i].name);
+        if (all[i].v && !strstr(list, needle))
+            return cli_usage(c, "--%s does not apply here", all[i].name);
+    }
+    return -1;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int
+save(cli_ctx *c, cli_node *n, const proto_body *b, const char *what)
+{
+    store_appended done;
+    op_err r = store_log_append(n->db, n->rd, n->id, b, c->now_ms, &done);
+    if (r != OP_OK)
+        return cli_fail_err(c, r, "not saved");
+    if (c->json) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT json_object('author', b64((SELECT v FROM meta WHERE k = 'key')),"
+                 " 'seq', %llu, 'kind', '%s', 'saved', json('true'))",
+                 (unsigned long long)done.seq, proto_kind_name(b->kind));
+        return cli_print_json(c, n, sql, NULL, NULL);
+    }
+    printf("Saved %s (entry %llu).\n", what, (unsigned long long)done.seq);
+    return CLI_OK;
+}
+
+static int
+define(cli_ctx *c, const args *a)
+{
+    proto_body b;
+    cli_node n;
+    int code;
+    char what[128];
+
+    if (a->npos != 1)
+        return cli_usage(c, "kpi define needs exactly one ID");
+    if (!proto_is_slug(a->pos[0]))
+        return cli_usage(c, "KPI ID '%s' must be 1-%d characters of a-z, 0-9, '-' and '_'",
+                         a->pos[0], PROTO_ID_MAX_BYTES);
+    if (!a->target)
+        return cli_usage(c, "--target is required: the number to reach");
+    proto_body_init(&b, PROTO_KIND_KPI_DEF);
+    if (!cli_parse_number(a->target, &b.target)) {
+        code = cli_usage(c, "--target must be a number, not '%s'", a->target);
+        goto out;
+    }
+    if (a->period && strcmp(a->period, "day") && strcmp(a->period, "week") &&
+        strcmp(a->period, "month")) {
+        code = cli_usage(c, "--period must be day, week or month, not '%s'", a->period);
+        goto out;
+    }
+    if (a->direction && strcmp(a->direction, "at_least") && strcmp(a->direction, "at_most")) {
+        code = cli_usage(c, "--direction must be at_least or at_most, not '%s'", a->direction);
+        goto out;
+    }
+    if ((a->unit && strlen(a->unit) > PROTO_NAME_MAX_BYTES) ||
+        (a->title && strlen(a->title) > PROTO_NAME_MAX_BYTES)) {
+        code = cli_usage(c, "--unit and --title take at most %d bytes", PROTO_NAME_MAX_BYTES);
+        goto out;
+    }
+    if (a->for_key) {
+        if (proto_key_from_text(a->for_key, b.for_key) != OP_OK) {
+            code = cli_usage(c, "--for needs a member key (44 characters of base64), not '%s'",
+                             a->for_key);
+            goto out;
+        }
+        b.has_for = true;
+    }
+    b.id = strdup(a->pos[0]);
+    b.unit = dup_or_null(a->unit);
+    b.title = dup_or_null(a->title);
+    b.period = strdup(a->period ? a->period : "week");
+    b.direction = strdup(a->direction ? a->direction : "at_least");
+    if ((code = cli_node_open(c, &n)) != CLI_OK)
+        goto out;
+    snprintf(what, sizeof what, "KPI '%s': %s %g per %s", b.id,
+             strcmp(b.direction, "at_most") ? "at least" : "at most", b.target, b.period);
+    code = save(c, &n, &b, what);
+    cli_node_close(&n);
+out:
+    proto_body_fini(&b);
+    return code;
+}
+
+static int
+record(cli_ctx *c, const args *a)
+{
+    proto_body b;
+    cli_node n;
+    char today[11], what[160];
+    int code;
+
+    if (a->npos != 2)
+        return cli_usage(c, "kpi record needs an ID and a VALUE");
+    if (!proto_is_slug(a->pos[0]))
+        return cli_usage(c, "KPI ID '%s' must be 1-%d characters of a-z, 0-9, '-' and '_'",
+                         a->pos[0], PROTO_ID_MAX_BYTES);
+    proto_body_init(&b, PROTO_KIND_KPI_VALUE);
+    if (!cli_parse_number(a->pos[1], &b.value)) {
+        code = cli_usage(c, "VALUE must be a number, not '%s'", a->pos[1]);
+        goto out;
+    }
+    if (a->at && !proto_is_date(a->at)) {
+        code = cli_usage(c, "--at must be a date YYYY-MM-DD, not '%s'", a->at);
+        goto out;
+    }
+    if (a->note && strlen(a->note) > PROTO_TEXT_MAX_BYTES) {
+        code = cli_usage(c, "--note takes at most %d bytes", PROTO_TEXT_MAX_BYTES);
+        goto out;
+    }
+    cli_date(c->now_ms, today);
+    b.id = strdup(a->pos[0]);
+    b.at = strdup(a->at ? a->at : today);
+    b.note = dup_or_null(a->note);
+    if ((code = cli_node_open(c, &n)) != CLI_OK)
+        goto out;
+    sqlite3_stmt *st;
+    if (store_db_stmt(n.db, "SELECT 1 FROM kpi_defs WHERE kpi = ?", &st) == OP_OK) {
+        sqlite3_bind_text(st, 1, b.id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW)
+            fprintf(stderr, "outpost kpi record: warning: this node has no definition of KPI "
+                            "'%s' yet; the value is saved and will be reported once the "
+                            "definition arrives\n", b.id);
+        sqlite3_reset(st);
+    }
+    snprintf(what, sizeof what, "%s = %g for %s", b.id, b.value, b.at);
+    code = save(c, &n, &b, what);
+    cli_node_close(&n);
+out:
+    proto_body_fini(&b);
+    return code;
+}
+
+/* The newest definition of each KPI id. */
+#define LATEST_DEFS                                                                                \
+    "defs AS (SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.kpi"                    \
+    " ORDER BY d.ts DESC, d.id DESC) AS rn FROM kpi_defs d) WHERE rn = 1)"
+/* A member's name as this node knows it. */
+#define NAME_OF(key)                                                                               \
+    "CASE WHEN " key " = (SELECT v FROM meta WHERE k = 'key') THEN"                                \
+    " (SELECT v FROM meta WHERE k = 'name') ELSE short_key(" key ") END"
+
+static void
+fmt_num(char *buf, size_t n, double v)
+{
+    snprintf(buf, n, "%g", v);
+}
+
+static int
+list(cli_ctx *c, const args *a)
+{
+    cli_node n;
+    sqlite3_stmt *st;
+    int code;
+    if (a->npos)
+        return cli_usage(c, "kpi list takes no arguments");
+    if ((code = cli_node_open(c, &n)) != CLI_OK)
+        return code;
+    if (c->json) {
+        code = cli_print_json(
+            c, &n,
+            "WITH " LATEST_DEFS " SELECT coalesce(json_group_array(json_object("
+            "'id', d.kpi, 'title', d.title, 'target', d.target, 'unit', d.unit,"
+            " 'period', d.period, 'direction', d.direction, 'for', b64(d.for_key),"
+            " 'defined_by', b64(a.key), 'ts', strftime('%Y-%m-%dT%H:%M:%fZ', d.ts / 1000.0,"
+            " 'unixepoch'))), '[]') FROM (SELECT * FROM defs ORDER BY kpi) d"
+            " JOIN authors a ON a.id = d.author",
+            NULL, NULL);
+        cli_node_close(&n);
+        return code;
+    }
+    static const char *const heads[] = {"ID", "TARGET", "UNIT", "PERIOD", "DIRECTION", "FOR",
+                                        "TITLE"};
+    static const int widths[] = {20, 10, 10, 6, 9, 8, 0};
+    cli_table *t = cli_table_new(7, heads, widths);
+    int rc = sqlite3_prepare_v2(store_db_handle(n.db),
+                                "WITH " LATEST_DEFS " SELECT kpi, target, unit, period, direction,"
+                                " coalesce(short_key(for_key), 'everyone'), title FROM defs"
+                                " ORDER BY kpi",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        cli_table_free(t);
+        cli_node_close(&n);
+        return cli_fail(c, CLI_FAIL, "query failed: %s", sqlite3_errstr(rc));
+    }
+    int rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char target[32];
+        fmt_num(target, sizeof target, sqlite3_column_double(st, 1));
+        const char *cells[7] = {(const char *)sqlite3_column_text(st, 0), target,
+                                (const char *)sqlite3_column_text(st, 2),
+                                (const char *)sqlite3_column_text(st, 3),
+                                (const char *)sqlite3_column_text(st, 4),
+                                (const char *)sqlite3_column_text(st, 5),
+                                (const char *)sqlite3_column_text(st, 6)};
+        cli_table_add(t, cells);
+        rows++;
+    }
+    sqlite3_finalize(st);
+    if (rows)
+        cli_table_print(t);
+    else
+        puts("No KPIs defined yet. Define one with 'outpost kpi define ID --target N'.");
+    cli_table_free(t);
+    cli_node_close(&n);
+    return CLI_OK;
+}
+
+/* Per member and KPI over each KPI's period (temp.periods): sum, target, attainment. */
+#define REPORT_ROWS                                                                                \
+    "WITH " LATEST_DEFS ","                                                                        \
+    " own AS (SELECT id FROM authors WHERE key = (SELECT v FROM meta WHERE k = 'key')),"          \
+    " pairs AS (SELECT DISTINCT v.author, v.kpi FROM kpi_values v JOIN temp.periods p"             \
+    "   ON p.kpi = v.kpi AND v.at BETWEEN p.start AND p.stop"                                      \
+    "  UNION SELECT own.id, d.kpi FROM own, defs d"                                                \
+    "   WHERE d.for_key IS NULL OR d.for_key = (SELECT v FROM meta WHERE k = 'key')),"            \
+    " r AS (SELECT a.key AS key, " NAME_OF("a.key") " AS name, x.kpi AS kpi, p.label AS period,"  \
+    "   p.start AS start, p.stop AS stop,"                                                         \
+    "   (SELECT sum(v.value) FROM kpi_values v WHERE v.author = x.author AND v.kpi = x.kpi"        \
+    "     AND v.at BETWEEN p.start AND p.stop) AS value,"                                          \
+    "   d.target AS target, d.unit AS unit, d.direction AS direction"                              \
+    "   FROM pairs x JOIN authors a ON a.id = x.author JOIN temp.periods p ON p.kpi = x.kpi"       \
+    "   LEFT JOIN defs d ON d.kpi = x.kpi),"                                                       \
+    " s AS (SELECT *, CASE WHEN target IS NULL THEN NULL"                                          \
+    "   WHEN direction = 'at_most' THEN CASE WHEN coalesce(value, 0) <= target THEN 1.0"          \
+    "     ELSE target / value END"                                                                 \
+    "   WHEN target = 0 THEN 1.0 ELSE coalesce(value, 0) / target END AS attainment FROM r)"
+
+static int
+report(cli_ctx *c, const args *a)
+{
+    cli_node n;
+    cli_period fixed, p;
+    sqlite3_stmt *st = NULL, *ins = NULL;
+    sqlite3 *h;
+    int code, rc;
+
+    if (a->npos)
+        return cli_usage(c, "kpi report takes no arguments");
+    if (a->period && !cli_period_parse(a->period, &fixed))
+        return cli_usage(c, "--period must be a week (2026-W47), a month (2026-11) or a day "
+                            "(2026-11-25), not '%s'", a->period);
+    if ((code = cli_node_open(c, &n)) != CLI_OK)
+        return code;
+    h = store_db_handle(n.db);
+    /* Each KPI's period in a temp table (not in the node's file), so one query reports all. */
+    if ((rc = sqlite3_exec(h, "CREATE TEMP TABLE periods(kpi TEXT PRIMARY KEY, label, start,"
+                              " stop)", NULL, NULL, NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(h, "INSERT INTO temp.periods VALUES(?, ?, ?, ?)", -1, &ins,
+                                 NULL)) != SQLITE_OK ||
+        (rc = sqlite3_prepare_v2(h, "SELECT DISTINCT kpi, coalesce((SELECT period FROM kpi_defs d"
+                                    " WHERE d.kpi = k.kpi ORDER BY ts DESC, id DESC LIMIT 1),"
+                                    " 'week') FROM (SELECT kpi FROM kpi_defs UNION"
+                                    " SELECT kpi FROM kpi_values) k",
+                                 -1, &st, NULL)) != SQLITE_OK)
+        goto sqlfail;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        if (a->period)
+            p = fixed;
+        else if (!cli_period_containing(kind, c->now_ms, &p))
+            continue;
+        sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 2, p.label, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 3, p.from, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 4, p.to, -1, SQLITE_TRANSIENT);
+        if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
+            goto sqlfail;
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (c->json) {
+        code = cli_print_json(
+            c, &n,
+            REPORT_ROWS " SELECT coalesce(json_group_array(json_object('key', b64(key), 'name',"
+                        " name, 'kpi', kpi, 'period', period, 'from', start, 'to', stop,"
+                        " 'value', value, 'target', target, 'unit', unit, 'direction', direction,"
+                        " 'attainment', attainment, 'met', CASE WHEN attainment IS NULL THEN NULL"
+                        " WHEN attainment >= 1 THEN json('true') ELSE json('false') END)), '[]')"
+                        " FROM (SELECT * FROM s ORDER BY name, kpi)",
+            NULL, NULL);
+        goto out;
+    }
+    if ((rc = sqlite3_prepare_v2(h, REPORT_ROWS " SELECT name, kpi, period, value, target, unit,"
+                                                " attainment FROM s ORDER BY name, kpi",
+                                 -1, &st, NULL)) != SQLITE_OK)
+        goto sqlfail;
+    static const char *const heads[] = {"MEMBER", "KPI", "PERIOD", "VALUE", "TARGET", "UNIT",
+                                        "ATTAINMENT"};
+    static const int widths[] = {18, 16, 10, 8, 8, 8, 10};
+    cli_table *t = cli_table_new(7, heads, widths);
+    int rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char value[32] = "-", target[32] = "?", att[32] = "-";
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            fmt_num(value, sizeof value, sqlite3_column_double(st, 3));
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+            fmt_num(target, sizeof target, sqlite3_column_double(st, 4));
+        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+            snprintf(att, sizeof att, "%.0f%%", 100 * sqlite3_column_double(st, 6));
+        const char *cells[7] = {(const char *)sqlite3_column_text(st, 0),
+                                (const char *)sqlite3_column_text(st, 1),
+                                (const char *)sqlite3_column_text(st, 2), value, target,
+                                (const char *)sqlite3_column_text(st, 5), att};
+        cli_table_add(t, cells);
+        rows++;
+    }
+    if (rows)
+        cli_table_print(t);
+    else
+        puts("Nothing to report: no KPIs defined or recorded yet.");
+    cli_table_free(t);
+    code = CLI_OK;
+    goto out;
+sqlfail:
+    code = cli_fail(c, CLI_FAIL, "report query failed: %s", sqlite3_errmsg(h));
+out:
+    sqlite3_finalize(st);
+    sqlite3_finalize(ins);
+    cli_node_close(&n);
+    return code;
+}
+
+int
+cli_kpi_main(cli_ctx *c, int argc, char **argv)
+{
+    args a;
+    int code;
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
+            fputs(help, stdout);
+            return CLI_OK;
+        }
+        return cli_usage(c, "which one: define, record, list or report?");
+    }
+    const char *sub = argv[1];
+    static char cmd[32];
+    snprintf(cmd, sizeof cmd, "kpi %s", sub);
+    c->cmd = cmd;
+    argc--;
+    argv++;
+    if ((code = parse(c, argc, argv, &a)) >= 0)
+        return code;
+    if (strcmp(sub, "define") == 0)
+        return (code = only(c, &a, "target unit period direction title for")) >= 0
+                   ? code : define(c, &a);
+    if (strcmp(sub, "record") == 0)
+        return (code = only(c, &a, "at note")) >= 0 ? code : record(c, &a);
+    if (strcmp(sub, "list") == 0)
+        return (code = only(c, &a, "")) >= 0 ? code : list(c, &a);
+    if (strcmp(sub, "report") == 0)
+        return (code = only(c, &a, "period")) >= 0 ? code : report(c, &a);
+    c->cmd = "kpi";
+    return cli_usage(c, "'%s' is not a kpi command: define, record, list or report", sub);
+}

@@ -1,0 +1,95 @@
+/* cmd_status.c — `outpost status`: what this node is and holds, and what has not reached the
+ * office yet. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cli.h"
+
+static const char help[] =
+    "usage: outpost status [--dir DIR] [--json]\n"
+    "\n"
+    "Show this node: its key, name and role, how many entries it holds (its own and in all),\n"
+    "how many of its own entries the office does not hold yet (pending), and its peers.\n";
+
+/* One row: everything status shows. */
+#define STATUS_SQL                                                                                 \
+    "WITH me AS (SELECT (SELECT v FROM meta WHERE k = 'key') AS key,"                              \
+    "  (SELECT v FROM meta WHERE k = 'name') AS name,"                                             \
+    "  (SELECT v FROM meta WHERE k = 'role') AS role,"                                             \
+    "  nullif((SELECT v FROM meta WHERE k = 'site'), '') AS site),"                                \
+    " own AS (SELECT coalesce((SELECT head_seq FROM authors WHERE key = me.key), 0) AS n,"         \
+    "  (SELECT max(ts) FROM checkins c JOIN authors a ON a.id = c.author WHERE a.key = me.key)"    \
+    "   AS last_checkin FROM me),"                                                                 \
+    " acked AS (SELECT coalesce((SELECT v FROM meta WHERE k = 'office_acked_seq'), 0) AS n)"
+
+#define ISO(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
+
+int
+cli_status_main(cli_ctx *c, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0}};
+    cli_node n;
+    int opt, code;
+
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+        if ((code = cli_common_opt(c, opt, help, argv)) >= 0)
+            return code;
+    if (optind < argc)
+        return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    if ((code = cli_node_open(c, &n)) != CLI_OK)
+        return code;
+    if (c->json) {
+        code = cli_print_json(
+            c, &n,
+            STATUS_SQL " SELECT json_object('key', b64(me.key), 'name', me.name, 'role', me.role,"
+                       " 'site', me.site, 'dir', ?1, 'entries', json_object('own', own.n,"
+                       " 'total', (SELECT count(*) FROM entries)), 'authors',"
+                       " (SELECT count(*) FROM authors WHERE head_seq > 0),"
+                       " 'pending', CASE me.role WHEN 'office' THEN 0 ELSE"
+                       " max(own.n - acked.n, 0) END, 'forks', (SELECT count(*) FROM forks),"
+                       " 'last_checkin', " ISO("own.last_checkin") ", 'peers', json('[]'))"
+                       " FROM me, own, acked",
+            cli_bind_text, (void *)c->dir);
+        cli_node_close(&n);
+        return code;
+    }
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(store_db_handle(n.db),
+                                STATUS_SQL " SELECT b64(me.key), me.name, me.role, me.site, own.n,"
+                                           " (SELECT count(*) FROM entries),"
+                                           " (SELECT count(*) FROM authors WHERE head_seq > 0),"
+                                           " CASE me.role WHEN 'office' THEN 0 ELSE"
+                                           " max(own.n - acked.n, 0) END,"
+                                           " (SELECT count(*) FROM forks),"
+                                           " strftime('%Y-%m-%d %H:%M UTC', own.last_checkin"
+                                           " / 1000, 'unixepoch') FROM me, own, acked",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        code = cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n.db));
+        sqlite3_finalize(st);
+        cli_node_close(&n);
+        return code;
+    }
+#define COL(i) ((const char *)sqlite3_column_text(st, i))
+    long long pending = sqlite3_column_int64(st, 7), forks = sqlite3_column_int64(st, 8);
+    printf("node      %s (%s)%s%s\n", COL(1), COL(2), COL(3) ? " at " : "", COL(3) ? COL(3) : "");
+    printf("key       %s\n", COL(0));
+    printf("dir       %s\n", c->dir);
+    printf("entries   %lld own, %lld in all from %lld author%s\n",
+           (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 5),
+           (long long)sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 6) == 1 ? "" : "s");
+    printf("checkin   %s\n", COL(9) ? COL(9) : "none yet");
+    if (strcmp(COL(2), "office") == 0)
+        printf("pending   0 (this node is the office)\n");
+    else
+        printf("pending   %lld of your entries not yet at the office%s\n", pending,
+               pending ? ": no peers are configured, so they wait here, safe and signed" : "");
+    if (forks)
+        printf("forks     %lld (an author wrote two different entries with one seq; see "
+               "'outpost log')\n", forks);
+    printf("peers     none\n");
+#undef COL
+    sqlite3_finalize(st);
+    cli_node_close(&n);
+    return CLI_OK;
+}

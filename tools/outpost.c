@@ -1,0 +1,125 @@
+/*
+ * outpost.c — the `outpost` command: global options, the clock, and dispatch to subcommands
+ * (one file per group: cmd_<group>.c). Exit codes are SPEC §9's: 0 ok, 1 something to report,
+ * 2 usage error, 3 other failure.
+ */
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include "tools/cli.h"
+
+static const char usage[] =
+    "usage: outpost [--dir DIR] COMMAND [options]\n"
+    "\n"
+    "Record check-ins and KPI values offline; see what this node holds.\n"
+    "\n"
+    "commands:\n"
+    "  init      create a node: its key and its store\n"
+    "  checkin   record a check-in (asks the questions on a terminal)\n"
+    "  kpi       define, record, list and report KPIs\n"
+    "  log       show entries, newest first\n"
+    "  status    this node: key, role, entry counts, pending\n"
+    "  verify    re-check every chain, signature and body in the store\n"
+    "\n"
+    "Every command takes --dir DIR (default $OUTPOST_DIR, else $XDG_DATA_HOME/outpost),\n"
+    "--help, and where it prints data, --json. OUTPOST_NOW (ISO 8601 UTC) fixes the clock.\n"
+    "Exit status: 0 ok, 1 ran fine but there is something to report, 2 usage error,\n"
+    "3 other failure.\n";
+
+static const struct {
+    const char *name;
+    int (*main)(cli_ctx *c, int argc, char **argv);
+} commands[] = {
+    {"init", cli_init_main},     {"checkin", cli_checkin_main}, {"kpi", cli_kpi_main},
+    {"log", cli_log_main},       {"status", cli_status_main},   {"verify", cli_verify_main},
+};
+
+static char default_dir[PATH_MAX];
+
+static const char *
+dir_default(void)
+{
+    const char *d = getenv("OUTPOST_DIR"), *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+    if (d && *d)
+        return d;
+    if (x && *x)
+        snprintf(default_dir, sizeof default_dir, "%s/outpost", x);
+    else
+        snprintf(default_dir, sizeof default_dir, "%s/.local/share/outpost", h && *h ? h : ".");
+    return default_dir;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {0},
+    };
+    cli_ctx c = {.dir = dir_default()};
+    int opt;
+
+    umask(077); /* the store holds metadata worth keeping private, as the key does */
+    if (sodium_init() < 0)
+        return cli_fail(&c, CLI_FAIL, "libsodium could not start");
+    opterr = 0; /* we print our own one-line errors */
+    const char *now = getenv("OUTPOST_NOW");
+    if (now && *now) {
+        if (!cli_parse_time(now, &c.now_ms))
+            return cli_fail(&c, CLI_USAGE, "OUTPOST_NOW='%s' is not an ISO 8601 UTC time such "
+                                           "as 2026-11-25T09:30:00Z", now);
+    } else {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        c.now_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+    }
+    while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            if (!*optarg)
+                return cli_fail(&c, CLI_USAGE, "--dir needs a directory");
+            c.dir = optarg;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return CLI_OK;
+        case 'V':
+            puts("outpost 0.1");
+            return CLI_OK;
+        case ':':
+            return cli_fail(&c, CLI_USAGE, "%s needs a value", argv[optind - 1]);
+        default:
+            return cli_fail(&c, CLI_USAGE, "unknown option '%s' (see 'outpost --help')",
+                            argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[optind];
+    if (strcmp(name, "help") == 0) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0) {
+            c.cmd = name;
+            /* The subcommand parses from its own name on, as if it were argv[0]. */
+            argc -= optind;
+            argv += optind;
+            optind = 0; /* glibc: 0 re-initialises getopt */
+            int code = commands[i].main(&c, argc, argv);
+            if (fflush(stdout) != 0 && code == CLI_OK)
+                return cli_fail(&c, CLI_FAIL, "could not write the output");
+            return code;
+        }
+    return cli_fail(&c, CLI_USAGE, "'%s' is not a command (see 'outpost --help')", name);
+}
