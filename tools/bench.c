@@ -904,6 +904,10 @@ cmd_ingest(int argc, char **argv)
                    commas((uint64_t)((double)d.n_rows / store_t[i]), b2), raw_t[i] / store_t[i]);
         fflush(stdout);
     }
+    double ratios[100];
+    for (uint64_t i = 0; i < repeat; i++)
+        ratios[i] = raw_t[i] / store_t[i];
+    double ratio_med = median(ratios, repeat);
     double raw_s = median(raw_t, repeat), store_s = median(store_t, repeat);
     double n = (double)d.n_rows, ratio = raw_s / store_s;
 
@@ -912,27 +916,32 @@ cmd_ingest(int argc, char **argv)
     if ((ret = time_stages(&d, &s)) != 0)
         goto out;
 
-    const char *med = repeat > 1 ? " (median)" : "";
-    printf("  baseline raw SQLite inserts%s : %12s rows/s  %6.2f us/row  %7.2f s\n", med,
-           commas((uint64_t)(n / raw_s), a), 1e6 * raw_s / n, raw_s);
-    printf("  outpost store_log_ingest%s    : %12s rows/s  %6.2f us/row  %7.2f s\n", med,
+    const char *med = repeat > 1 ? ", median" : "";
+    char label[64];
+    snprintf(label, sizeof label, "baseline: raw SQLite inserts%s", med);
+    printf("  %-40s: %10s rows/s  %6.2f us/row  %7.2f s\n", label, commas((uint64_t)(n / raw_s), a),
+           1e6 * raw_s / n, raw_s);
+    snprintf(label, sizeof label, "outpost: store_log_ingest%s", med);
+    printf("  %-40s: %10s rows/s  %6.2f us/row  %7.2f s\n", label,
            commas((uint64_t)(n / store_s), a), 1e6 * store_s / n, store_s);
-    printf("  ratio outpost/raw              : %.2fx  (target >= 0.50x: %s)\n", ratio,
+    printf("  %-40s: %.2fx  (target >= 0.50x: %s)\n", "ratio outpost/raw", ratio,
            ratio >= 0.5 ? "met" : "NOT met");
-    printf("  stages, same entries, one core:\n");
-    printf("    BLAKE2b-256 of envelopes     : %6.3f us/entry  %12s/s\n", 1e6 * s.hash_env / n,
-           commas((uint64_t)(n / s.hash_env), a));
-    printf("    BLAKE2b-256 of bodies        : %6.3f us/entry  %12s/s\n", 1e6 * s.hash_body / n,
-           commas((uint64_t)(n / s.hash_body), a));
-    printf("    proto_envelope_decode        : %6.3f us/entry  %12s/s\n", 1e6 * s.decode / n,
+    if (repeat > 1)
+        printf("  %-40s: %.2fx\n", "median of the repetitions' ratios", ratio_med);
+    printf("  stages, on the same entries, one core, in memory:\n");
+    printf("    %-38s: %6.3f us/entry  %10s/s\n", "BLAKE2b-256 of the envelopes",
+           1e6 * s.hash_env / n, commas((uint64_t)(n / s.hash_env), a));
+    printf("    %-38s: %6.3f us/entry  %10s/s\n", "BLAKE2b-256 of the bodies",
+           1e6 * s.hash_body / n, commas((uint64_t)(n / s.hash_body), a));
+    printf("    %-38s: %6.3f us/entry  %10s/s\n", "proto_envelope_decode", 1e6 * s.decode / n,
            commas((uint64_t)(n / s.decode), a));
-    printf("    ed25519 verify, one per run  : %6.3f us/entry  (%.1f us per verify, %zu runs)\n",
-           1e6 * s.verify / n, 1e6 * s.verify / (double)d.n_runs, d.n_runs);
-    printf("    proto_run_verify (all checks): %6.3f us/entry  %12s/s\n", 1e6 * s.run_verify / n,
-           commas((uint64_t)(n / s.run_verify), a));
-    printf("    store_log_ingest - raw - proto_run_verify: %.3f us/entry "
-           "(SQL and projection beyond the raw insert)\n",
-           1e6 * (store_s - raw_s - s.run_verify) / n);
+    printf("    %-38s: %6.3f us/entry  (%.1f us per verify, %zu runs)\n",
+           "ed25519 verify, one per run", 1e6 * s.verify / n, 1e6 * s.verify / (double)d.n_runs,
+           d.n_runs);
+    printf("    %-38s: %6.3f us/entry  %10s/s\n", "proto_run_verify (all of the above)",
+           1e6 * s.run_verify / n, commas((uint64_t)(n / s.run_verify), a));
+    printf("    %-38s: %6.3f us/entry  (SQL and projection beyond the raw insert)\n",
+           "ingest - raw - proto_run_verify", 1e6 * (store_s - raw_s - s.run_verify) / n);
     printf("  result: raw %s rows/s, outpost %s rows/s, ratio %.2fx\n",
            commas((uint64_t)(n / raw_s), a), commas((uint64_t)(n / store_s), b2), ratio);
 out:

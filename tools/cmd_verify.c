@@ -104,10 +104,11 @@ cli_verify_main(cli_ctx *c, int argc, char **argv)
                  (unsigned long long)out.entries, (unsigned long long)out.bodies);
         code = cli_print_json(c, &n, sql, NULL, NULL);
     } else {
-        printf("%s: %llu entries from %llu author%s, %llu bodies checked; %llu problem%s\n",
+        printf("%s: %llu entries from %llu author%s, %llu bod%s checked; %llu problem%s\n",
                out.problems ? "FAILED" : "ok", (unsigned long long)out.entries,
                (unsigned long long)out.authors, out.authors == 1 ? "" : "s",
-               (unsigned long long)out.bodies, (unsigned long long)out.problems,
+               (unsigned long long)out.bodies, out.bodies == 1 ? "y" : "ies",
+               (unsigned long long)out.problems,
                out.problems == 1 ? "" : "s");
         code = CLI_OK;
     }

@@ -1,0 +1,17 @@
+#!/bin/sh
+# bootstrap.sh — installs the Debian 12 packages outpost needs to build, test and run.
+# Run as root (or with sudo). Safe to run again: apt-get skips what is installed.
+set -eu
+pkgs="cmake gcc make pkg-config libuv1-dev libsqlite3-dev libmsgpack-dev libsodium-dev
+      libcmocka-dev python3"
+missing=$(for p in $pkgs; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+          grep -q '^install ok installed' || echo "$p"; done)
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "bootstrap: these packages are missing: $(echo $missing); run as root to install them" >&2
+    exit 3
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086  # a list of package names
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
