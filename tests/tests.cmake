@@ -11,3 +11,5 @@ foreach(area unit/proto unit/store fault cli)
     include(${CMAKE_SOURCE_DIR}/tests/${area}/tests.cmake)
   endif()
 endforeach()
+
+add_test(NAME layout.proto_no_io COMMAND sh ${CMAKE_SOURCE_DIR}/tests/layout_test.sh)
