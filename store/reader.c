@@ -86,7 +86,7 @@ store_reader_remember(store_reader *rd, int64_t author, uint64_t epoch,
 void
 store_reader_forget(store_reader *rd, int64_t author, uint64_t epoch)
 {
-    slot *s = find(rd, author, epoch);
+    slot *s = rd ? find(rd, author, epoch) : NULL;
     if (s && s->state == 2)
         sodium_memzero(s, sizeof *s);
 }
@@ -170,6 +170,8 @@ store_reader_body(store_reader *rd, store_db *db, int64_t author, const proto_en
     proto_body_init(out, env->kind);
     if (env->epoch == 0)
         return proto_body_decode(env->kind, body, len, out);
+    if (!rd)
+        return OP_E_NOKEY;
     if ((r = store_reader_epoch_key(rd, db, author, env->epoch, &key)) != OP_OK)
         return r;
     r = proto_open_body(key, env->author, env->seq, env->kind, body, len, rd->plain,

@@ -27,11 +27,12 @@ OP_MUST_CHECK op_err store_reader_epoch_key(store_reader *rd, store_db *db, int6
 /* Remembers a key this node just created, and forgets any cached miss for it. */
 void store_reader_remember(store_reader *rd, int64_t author, uint64_t epoch,
                            const uint8_t key[PROTO_EPOCH_KEY_BYTES]);
-/* Forgets a cached miss, after a key entry for (author, epoch) was stored. */
+/* Forgets a cached miss, after a key entry for (author, epoch) was stored. rd may be NULL. */
 void store_reader_forget(store_reader *rd, int64_t author, uint64_t epoch);
 
 /*
  * Decrypts (when epoch > 0) and decodes a body into out (initialised here; fini it always).
+ * rd may be NULL: then only plaintext bodies are read.
  * OP_E_NOKEY when this node cannot read it, OP_E_AUTH when the ciphertext does not open, or
  * the codes of proto_body_decode.
  */
