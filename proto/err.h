@@ -32,7 +32,10 @@
     X(EXISTS, -22, "already exists")                                                               \
     X(DISK_FULL, -23, "disk is full")                                                              \
     X(INVAL, -24, "invalid value")                                                                 \
-    X(SEQ, -25, "seq out of order within a run")
+    X(SEQ, -25, "seq out of order within a run")                                                  \
+    X(HANDSHAKE, -26, "handshake failed: wrong network key, or the peer is not who it claims")    \
+    X(REVOKED, -27, "key has been revoked")                                                        \
+    X(QUOTA, -28, "over the quota for entries of non-members")
 
 typedef enum op_err {
     OP_OK = 0,
