@@ -19,7 +19,7 @@
 #define PROTO_NAME_MAX_BYTES 200  /* site, title, unit */
 #define PROTO_ID_MAX_BYTES 64     /* KPI id: [a-z0-9_-]+ */
 #define PROTO_SEALED_BYTES 80     /* crypto_box_seal of a 32-byte epoch key */
-#define PROTO_SEALED_MAX 1024     /* readers per key entry */
+#define PROTO_SEALED_MAX 512 /* readers per key entry: 512 x 117 bytes fit in a body */
 
 typedef enum proto_tri { PROTO_UNSET = -1, PROTO_NO = 0, PROTO_YES = 1 } proto_tri;
 

@@ -84,7 +84,7 @@ proto_envelope_decode(const uint8_t *p, size_t len, proto_envelope *out)
         goto out;
     }
     if (o->via.array.size != 9) {
-        r = OP_E_MALFORMED;
+        r = OP_E_TYPE; /* a version-1 envelope is exactly a 9-element array */
         goto out;
     }
     if ((r = get_bin(&a[1], PROTO_KEY_BYTES, out->author)) != OP_OK ||

@@ -63,7 +63,7 @@ typedef struct proto_envelope {
  * OP_E_TRAILING, OP_E_TYPE (a field of the wrong type, or not a 9-element array),
  * OP_E_TOOBIG / OP_E_MALFORMED (a bin of the wrong length, input over the cap),
  * OP_E_VERSION, OP_E_NONCANONICAL (a valid value in a longer form than needed), OP_E_INVAL
- * (seq 0), and the prescan's codes.
+ * (seq 0 or kind 0), and the prescan's codes.
  */
 OP_MUST_CHECK op_err proto_envelope_decode(const uint8_t *p, size_t len, proto_envelope *out);
 

@@ -63,7 +63,7 @@ test_values_frozen(void **state)
     assert_int_equal(OP_E_DISK_FULL, -23);
     assert_int_equal(OP_E_INVAL, -24);
     assert_int_equal(OP_E_SEQ, -25);
-    assert_int_equal(NCODES, 26);
+    assert_true(NCODES >= 26); /* later codes are appended */
     /* codes are dense: -1 .. -(NCODES-1) */
     for (size_t i = 1; i < NCODES; i++)
         assert_int_equal(codes[i].val, -(int)i);
@@ -110,7 +110,9 @@ static void
 test_unknown_codes(void **state)
 {
     (void)state;
-    static const int odd[] = {1, 5, -26, -100, 1000, -2147483647 - 1, 2147483647};
+    /* the first value past the table, and some far outside it */
+    const int odd[] = {1, 5, -(int)NCODES, -(int)NCODES - 1, -1000, 1000, -2147483647 - 1,
+                       2147483647};
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
         assert_non_null(op_strerror((op_err)odd[i]));
         assert_non_null(op_errname((op_err)odd[i]));
