@@ -101,8 +101,8 @@ run_reserve(gen_run *run, size_t n)
 }
 
 static const char *const kpi_ids[] = {"reply-hours", "articles", "csat", "tickets"};
-static const char *const notes[] = {"client demo went well", "waiting for VPN access",
-                                    "late train", "pairing with their lead"};
+static const char *const notes[] = {"client demo went well", "waiting for VPN access", "late train",
+                                    "pairing with their lead"};
 
 /* The plaintext body of entry seq; uses *b's storage in the caller's frame (no frees). */
 static void
@@ -139,10 +139,18 @@ make_body(gen_author *a, uint64_t seq, uint64_t ts, proto_body *b, proto_sealed 
         b->id = (char *)kpi_ids[which];
         uint64_t v = r >> 16;
         switch (which) {
-        case 0: b->value = 0.5 * (double)(1 + v % 16); break;
-        case 1: b->value = (double)(v % 6); break;
-        case 2: b->value = (double)(60 + v % 41); break;
-        default: b->value = (double)(v % 40); break;
+        case 0:
+            b->value = 0.5 * (double)(1 + v % 16);
+            break;
+        case 1:
+            b->value = (double)(v % 6);
+            break;
+        case 2:
+            b->value = (double)(60 + v % 41);
+            break;
+        default:
+            b->value = (double)(v % 40);
+            break;
         }
         time_t t = (time_t)(ts / 1000);
         struct tm tm;
@@ -194,8 +202,8 @@ gen_author_next(gen_author *a, size_t n, gen_run *run)
         }
         sodium_memzero(plain, w.len);
 
-        proto_envelope e = {.seq = seq, .ts = ts, .kind = kind,
-                            .epoch = kind == PROTO_KIND_KEY ? 0 : 1};
+        proto_envelope e = {
+            .seq = seq, .ts = ts, .kind = kind, .epoch = kind == PROTO_KIND_KEY ? 0 : 1};
         memcpy(e.author, a->pk, PROTO_KEY_BYTES);
         memcpy(e.prev, a->head, PROTO_HASH_BYTES);
         proto_hash(body, body_len, e.body_hash);

@@ -48,9 +48,9 @@ typedef struct gen_author {
     uint8_t epoch_key[PROTO_EPOCH_KEY_BYTES];
     bool has_office;
     uint8_t office[PROTO_KEY_BYTES];
-    uint64_t seq;                  /* the last seq built; 0 before the first */
+    uint64_t seq;                   /* the last seq built; 0 before the first */
     uint8_t head[PROTO_HASH_BYTES]; /* hash of that entry's envelope */
-    uint64_t rng;                  /* contents of the bodies */
+    uint64_t rng;                   /* contents of the bodies */
 } gen_author;
 
 /* Starts author `index` of `seed` at seq 0 with a new random epoch key. office (may be NULL)
@@ -86,7 +86,7 @@ typedef struct gen_opts {
     size_t batch; /* entries per ingested run, 1..GEN_RUN_MAX */
     bool has_office;
     uint8_t office[PROTO_KEY_BYTES];
-    int threads; /* signing threads, 1..16 */
+    int threads;  /* signing threads, 1..16 */
     uint64_t now; /* ms: the `received` time ingest records */
     /* Called from the ingesting thread after each run (may be NULL). */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
