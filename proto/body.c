@@ -144,6 +144,40 @@ proto_is_date(const char *s)
     return d <= mdays[m - 1] + (m == 2 && leap);
 }
 
+bool
+proto_is_utf8(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end) {
+        unsigned c = *p;
+        size_t len;
+        unsigned min, cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, min = 0x80, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, min = 0x800, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, min = 0x10000, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) < len)
+            return false;
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
 static bool
 one_of(const char *s, const char *a, const char *b, const char *c)
 {
@@ -161,18 +195,22 @@ proto_body_check(const proto_body *b)
             const char *s = *(char *const *)((const char *)b + f->off);
             if (s && strlen(s) > f->max)
                 return OP_E_TOOBIG;
+            if (s && !proto_is_utf8(s, strlen(s)))
+                return OP_E_INVAL; /* it would print as garbage and break JSON output */
         }
     switch (b->kind) {
     case PROTO_KIND_CHECKIN:
         return b->energy <= 5 ? OP_OK : OP_E_INVAL;
     case PROTO_KIND_KPI_DEF:
         if (!b->id || !proto_is_slug(b->id) || isnan(b->target) ||
+            fabs(b->target) > PROTO_NUMBER_MAX ||
             !one_of(b->direction, "at_least", "at_most", NULL) ||
             !one_of(b->period, "day", "week", "month"))
             return OP_E_INVAL;
         return OP_OK;
     case PROTO_KIND_KPI_VALUE:
-        if (!b->id || !proto_is_slug(b->id) || isnan(b->value) || !b->at || !proto_is_date(b->at))
+        if (!b->id || !proto_is_slug(b->id) || isnan(b->value) ||
+            fabs(b->value) > PROTO_NUMBER_MAX || !b->at || !proto_is_date(b->at))
             return OP_E_INVAL;
         return OP_OK;
     case PROTO_KIND_KEY:

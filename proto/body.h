@@ -3,7 +3,8 @@
  * kpi_def, kpi_value and key. A body is a msgpack map with string keys, written in a fixed key
  * order with only the fields present. Decoding ignores unknown keys (forward compatibility),
  * refuses a known key given twice (OP_E_MALFORMED), a known key of the wrong type (OP_E_TYPE),
- * text over its cap (OP_E_TOOBIG) and values out of range (OP_E_INVAL).
+ * text over its cap (OP_E_TOOBIG), and values out of range or text that is not UTF-8
+ * (OP_E_INVAL).
  */
 #ifndef OUTPOST_PROTO_BODY_H
 #define OUTPOST_PROTO_BODY_H
@@ -19,6 +20,7 @@
 #define PROTO_NAME_MAX_BYTES 200  /* site, title, unit */
 #define PROTO_ID_MAX_BYTES 64     /* KPI id: [a-z0-9_-]+ */
 #define PROTO_SEALED_BYTES 80     /* crypto_box_seal of a 32-byte epoch key */
+#define PROTO_NUMBER_MAX 1e15 /* |KPI value|, |target|: sums of many stay finite and exact */
 #define PROTO_SEALED_MAX 512 /* readers per key entry: 512 x 117 bytes fit in a body */
 
 typedef enum proto_tri { PROTO_UNSET = -1, PROTO_NO = 0, PROTO_YES = 1 } proto_tri;
@@ -70,5 +72,7 @@ OP_MUST_CHECK op_err proto_body_decode(uint64_t kind, const uint8_t *p, size_t l
 bool proto_is_slug(const char *s);
 /* A real calendar date written YYYY-MM-DD. */
 bool proto_is_date(const char *s);
+/* Well-formed UTF-8 (no overlongs, no surrogates, nothing over U+10FFFF). */
+bool proto_is_utf8(const char *s, size_t n);
 
 #endif

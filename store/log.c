@@ -12,6 +12,7 @@ typedef struct head {
     int64_t author;
     uint64_t seq;
     uint8_t hash[PROTO_HASH_BYTES];
+    uint64_t last_seen; /* when this node last stored an entry of the author (its clock) */
 } head;
 
 static op_err
@@ -21,7 +22,8 @@ get_head(store_db *db, int64_t author, head *h)
     op_err r;
     memset(h, 0, sizeof *h);
     h->author = author;
-    if ((r = store_db_stmt(db, "SELECT head_seq, head_hash FROM authors WHERE id = ?", &st)) !=
+    if ((r = store_db_stmt(db, "SELECT head_seq, head_hash, coalesce(last_seen, 0) FROM authors"
+                               " WHERE id = ?", &st)) !=
         OP_OK)
         return r;
     sqlite3_bind_int64(st, 1, author);
@@ -30,6 +32,7 @@ get_head(store_db *db, int64_t author, head *h)
         h->seq = (uint64_t)sqlite3_column_int64(st, 0);
         if (sqlite3_column_bytes(st, 1) == PROTO_HASH_BYTES)
             memcpy(h->hash, sqlite3_column_blob(st, 1), PROTO_HASH_BYTES);
+        h->last_seen = (uint64_t)sqlite3_column_int64(st, 2);
         rc = SQLITE_DONE;
     }
     sqlite3_reset(st);
@@ -83,7 +86,8 @@ insert_entry(store_db *db, int64_t author, const proto_envelope *e, const uint8_
     return r;
 }
 
-/* Signs and stores one entry of our own at h->seq + 1; advances h. */
+/* Signs and stores one entry of our own at h->seq + 1, written at ts and filed as received at
+ * h->last_seen; advances h. */
 static op_err
 append_one(store_db *db, const store_identity *id, head *h, uint64_t kind, uint64_t epoch,
            const uint8_t *body, size_t body_len, uint64_t ts)
@@ -101,7 +105,8 @@ append_one(store_db *db, const store_identity *id, head *h, uint64_t kind, uint6
     if ((r = proto_envelope_sign(&e, id->sk, env, sizeof env, &env_len)) != OP_OK)
         return r;
     proto_hash(env, env_len, hash);
-    if ((r = insert_entry(db, h->author, &e, hash, env, env_len, body, body_len, ts)) != OP_OK)
+    if ((r = insert_entry(db, h->author, &e, hash, env, env_len, body, body_len, h->last_seen)) !=
+        OP_OK)
         return r;
     h->seq = e.seq;
     memcpy(h->hash, hash, PROTO_HASH_BYTES);
@@ -207,6 +212,9 @@ store_log_append(store_db *db, store_reader *rd, const store_identity *id, const
         (r = get_head(db, author, &h)) != OP_OK ||
         (r = current_epoch(db, author, &epoch, &since)) != OP_OK)
         goto fail;
+    /* Our own entries are filed in the order written even if the clock steps back, so that
+     * "newest first" lists show the one just written first. */
+    h.last_seen = ts > h.last_seen ? ts : h.last_seen + 1;
     if (epoch == 0 || ts < since || ts - since > STORE_EPOCH_MAX_AGE_MS) {
         if ((r = new_epoch(db, rd, id, &h, epoch + 1, ts)) != OP_OK)
             goto fail;
@@ -217,7 +225,7 @@ store_log_append(store_db *db, store_reader *rd, const store_identity *id, const
                              PROTO_BODY_MAX_BYTES, &n)) != OP_OK ||
         (r = append_one(db, id, &h, b->kind, epoch, sealed, n, ts)) != OP_OK ||
         (r = store_view_project(db, author, h.seq, ts, b)) != OP_OK ||
-        (r = put_head(db, &h, ts)) != OP_OK)
+        (r = put_head(db, &h, h.last_seen)) != OP_OK)
         goto fail;
     if ((r = store_db_commit(db)) != OP_OK)
         goto out;

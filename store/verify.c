@@ -7,10 +7,9 @@ static void
 report(const store_verify_cb *cb, store_verified *out, const uint8_t *author, uint64_t seq,
        op_err e, const char *what)
 {
-    static const uint8_t none[PROTO_KEY_BYTES];
     out->problems++;
     if (cb && cb->problem)
-        cb->problem(cb->ctx, author ? author : none, seq, e, what);
+        cb->problem(cb->ctx, author, seq, e, what);
 }
 
 static op_err
@@ -53,7 +52,7 @@ store_verify(store_db *db, const store_verify_cb *cb, store_verified *out)
                                  "SELECT id, key, head_seq, head_hash FROM authors ORDER BY id",
                                  -1, &authors, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(store_db_handle(db),
-                                 "SELECT seq, hash, envelope, body, author FROM entries"
+                                 "SELECT seq, hash, envelope, body, author, kind, ts, epoch FROM entries"
                                  " WHERE id BETWEEN ?1 << 32 AND (?1 << 32) | 4294967295"
                                  " ORDER BY id",
                                  -1, &entries, NULL)) != SQLITE_OK) {
@@ -103,6 +102,13 @@ store_verify(store_db *db, const store_verify_cb *cb, store_verified *out)
                 broken = true;
                 break;
             }
+            /* The columns that queries and projections use must say what the signed bytes say. */
+            if ((uint64_t)sqlite3_column_int64(entries, 5) != e.kind ||
+                (uint64_t)sqlite3_column_int64(entries, 6) != (e.ts > INT64_MAX ? INT64_MAX : e.ts) ||
+                (uint64_t)sqlite3_column_int64(entries, 7) !=
+                    (e.epoch > INT64_MAX ? INT64_MAX : e.epoch))
+                report(cb, out, key, seq, OP_E_CORRUPT,
+                       "stored kind, time or epoch differ from the signed envelope");
             proto_hash(env, env_len, h);
             if (sqlite3_column_bytes(entries, 1) != PROTO_HASH_BYTES ||
                 memcmp(sqlite3_column_blob(entries, 1), h, PROTO_HASH_BYTES) != 0)

@@ -14,7 +14,8 @@
 
 typedef struct store_verify_cb {
     void *ctx;
-    /* One call per problem found; seq 0 means the problem is not in one entry. */
+    /* One call per problem found. author is NULL for a problem of the database as a whole;
+     * seq 0 means the problem is not in one entry. */
     void (*problem)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq, op_err e,
                     const char *what);
     /* Called now and then with entries checked so far and the total (may be NULL). */

@@ -83,6 +83,9 @@ cli_common_opt(cli_ctx *c, int opt, const char *help, char **argv)
     case ':':
         return cli_usage(c, "%s needs a value", given);
     default:
+        if (given[0] == '-' && given[1] >= '0' && given[1] <= '9')
+            return cli_usage(c, "unknown option '%s' (a negative number goes after --, as in "
+                                "'-- %s')", given, given);
         return cli_usage(c, "unknown option '%s'", given);
     }
 }

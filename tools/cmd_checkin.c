@@ -25,13 +25,21 @@ static const char help[] =
     "  --note, --blockers, --wins TEXT   anything to add\n"
     "  --site SITE          where you work today (default: the node's site)\n";
 
+/* Where the person sees the questions: stderr when it is the terminal (so `outpost checkin
+ * --json | jq` works), else stdout when that is. */
+static FILE *
+tty_out(void)
+{
+    return isatty(STDERR_FILENO) || !isatty(STDOUT_FILENO) ? stderr : stdout;
+}
+
 static char *
 ask_line(const char *prompt)
 {
     char *line = NULL;
     size_t cap = 0;
-    fputs(prompt, stdout);
-    fflush(stdout);
+    fputs(prompt, tty_out());
+    fflush(tty_out());
     ssize_t n = getline(&line, &cap, stdin);
     if (n < 0) {
         free(line);
@@ -62,7 +70,7 @@ ask_tri(const char *q, proto_tri *out)
             *out = yes ? PROTO_YES : PROTO_NO;
             return true;
         }
-        puts("  please answer y or n (Enter to skip)");
+        fputs("  please answer y or n (Enter to skip)\n", tty_out());
     }
 }
 
@@ -73,6 +81,11 @@ ask_text(const char *q, char **out, size_t max)
         char *a = ask_line(q);
         if (!a)
             return false;
+        if (!proto_is_utf8(a, strlen(a))) {
+            free(a);
+            fputs("  that is not valid UTF-8 text; please type it again\n", tty_out());
+            continue;
+        }
         if (strlen(a) <= max) {
             if (*a)
                 *out = a;
@@ -81,14 +94,14 @@ ask_text(const char *q, char **out, size_t max)
             return true;
         }
         free(a);
-        printf("  at most %zu bytes, please\n", max);
+        fprintf(tty_out(), "  at most %zu bytes, please\n", max);
     }
 }
 
 static bool
 interview(proto_body *b)
 {
-    puts("Check-in (Enter skips a question; Ctrl-D cancels and saves nothing)");
+    fputs("Check-in (Enter skips a question; Ctrl-D cancels and saves nothing)\n", tty_out());
     if (!ask_tri("Are you delivering what was agreed? [y/n] ", &b->delivering) ||
         !ask_tri("Are you thriving? [y/n] ", &b->thriving) ||
         !ask_tri("Do you get the support and feedback you need? [y/n] ", &b->support))
@@ -104,7 +117,7 @@ interview(proto_body *b)
             b->energy = skip ? 0 : (unsigned)v;
             break;
         }
-        puts("  please answer 1 to 5 (Enter to skip)");
+        fputs("  please answer 1 to 5 (Enter to skip)\n", tty_out());
     }
     return ask_text("Blockers? ", &b->blockers, PROTO_TEXT_MAX_BYTES) &&
            ask_text("Wins? ", &b->wins, PROTO_TEXT_MAX_BYTES) &&
@@ -163,6 +176,11 @@ cli_checkin_main(cli_ctx *c, int argc, char **argv)
             given = true;
         } else if (text) {
             size_t max = opt == 'S' ? PROTO_NAME_MAX_BYTES : PROTO_TEXT_MAX_BYTES;
+            if (!proto_is_utf8(optarg, strlen(optarg))) {
+                code = cli_usage(c, "--%s is not valid UTF-8 text",
+                                 opts[opt == 'n' ? 4 : opt == 'b' ? 5 : opt == 'w' ? 6 : 7].name);
+                goto out;
+            }
             if (strlen(optarg) > max) {
                 code = cli_usage(c, "--%s is %zu bytes; at most %zu are kept",
                                  opts[opt == 'n' ? 4 : opt == 'b' ? 5 : opt == 'w' ? 6 : 7].name,
@@ -170,7 +188,10 @@ cli_checkin_main(cli_ctx *c, int argc, char **argv)
                 goto out;
             }
             free(*text);
-            *text = strdup(optarg);
+            if (!(*text = strdup(optarg))) {
+                code = cli_fail(c, CLI_FAIL, "out of memory");
+                goto out;
+            }
             given = true;
         } else if (opt == 'e') {
             if (!cli_parse_int(optarg, 1, 5, &energy)) {

@@ -29,7 +29,7 @@ static bool
 good_text(const char *s, size_t max)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > max)
+    if (n == 0 || n > max || !proto_is_utf8(s, n))
         return false;
     for (; *s; s++)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -53,6 +53,13 @@ make_dirs(const char *dir)
         }
     if (mkdir(p, 0700) != 0 && errno != EEXIST)
         return -1;
+    struct stat st;
+    if (stat(p, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
     return 0;
 }
 
@@ -90,12 +97,16 @@ cli_init_main(cli_ctx *c, int argc, char **argv)
     if (!name)
         return cli_usage(c, "--name is required: how colleagues and the office see you");
     if (!good_text(name, PROTO_NAME_MAX_BYTES))
-        return cli_usage(c, "--name must be 1-%d characters with no control characters",
+        return cli_usage(c, "--name must be 1-%d bytes of UTF-8 text with no control characters",
                          PROTO_NAME_MAX_BYTES);
     if (site && !good_text(site, PROTO_NAME_MAX_BYTES))
-        return cli_usage(c, "--site must be 1-%d characters with no control characters",
+        return cli_usage(c, "--site must be 1-%d bytes of UTF-8 text with no control characters",
                          PROTO_NAME_MAX_BYTES);
 
+    struct stat dst;
+    if (stat(c->dir, &dst) == 0 && !S_ISDIR(dst.st_mode))
+        return cli_fail(c, CLI_FAIL, "%s is not a directory; pass a directory with --dir",
+                        c->dir);
     snprintf(path, sizeof path, "%s/%s", c->dir, STORE_IDENTITY_FILE);
     if (access(path, F_OK) == 0)
         return cli_fail(c, CLI_FAIL, "%s already holds a node; see 'outpost status', or pass a "

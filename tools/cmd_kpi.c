@@ -142,8 +142,8 @@ define(cli_ctx *c, const args *a)
     if (!a->target)
         return cli_usage(c, "--target is required: the number to reach");
     proto_body_init(&b, PROTO_KIND_KPI_DEF);
-    if (!cli_parse_number(a->target, &b.target)) {
-        code = cli_usage(c, "--target must be a number, not '%s'", a->target);
+    if (!cli_parse_number(a->target, &b.target) || fabs(b.target) > PROTO_NUMBER_MAX) {
+        code = cli_usage(c, "--target must be a number from -1e15 to 1e15, not '%s'", a->target);
         goto out;
     }
     if (a->period && strcmp(a->period, "day") && strcmp(a->period, "week") &&
@@ -158,6 +158,11 @@ define(cli_ctx *c, const args *a)
     if ((a->unit && strlen(a->unit) > PROTO_NAME_MAX_BYTES) ||
         (a->title && strlen(a->title) > PROTO_NAME_MAX_BYTES)) {
         code = cli_usage(c, "--unit and --title take at most %d bytes", PROTO_NAME_MAX_BYTES);
+        goto out;
+    }
+    if ((a->unit && !proto_is_utf8(a->unit, strlen(a->unit))) ||
+        (a->title && !proto_is_utf8(a->title, strlen(a->title)))) {
+        code = cli_usage(c, "--unit and --title must be valid UTF-8 text");
         goto out;
     }
     if (a->for_key) {
@@ -198,8 +203,8 @@ record(cli_ctx *c, const args *a)
         return cli_usage(c, "KPI ID '%s' must be 1-%d characters of a-z, 0-9, '-' and '_'",
                          a->pos[0], PROTO_ID_MAX_BYTES);
     proto_body_init(&b, PROTO_KIND_KPI_VALUE);
-    if (!cli_parse_number(a->pos[1], &b.value)) {
-        code = cli_usage(c, "VALUE must be a number, not '%s'", a->pos[1]);
+    if (!cli_parse_number(a->pos[1], &b.value) || fabs(b.value) > PROTO_NUMBER_MAX) {
+        code = cli_usage(c, "VALUE must be a number from -1e15 to 1e15, not '%s'", a->pos[1]);
         goto out;
     }
     if (a->at && !proto_is_date(a->at)) {
@@ -208,6 +213,10 @@ record(cli_ctx *c, const args *a)
     }
     if (a->note && strlen(a->note) > PROTO_TEXT_MAX_BYTES) {
         code = cli_usage(c, "--note takes at most %d bytes", PROTO_TEXT_MAX_BYTES);
+        goto out;
+    }
+    if (a->note && !proto_is_utf8(a->note, strlen(a->note))) {
+        code = cli_usage(c, "--note must be valid UTF-8 text");
         goto out;
     }
     cli_date(c->now_ms, today);
@@ -323,10 +332,12 @@ list(cli_ctx *c, const args *a)
     "   d.target AS target, d.unit AS unit, d.direction AS direction"                              \
     "   FROM pairs x JOIN authors a ON a.id = x.author JOIN temp.periods p ON p.kpi = x.kpi"       \
     "   LEFT JOIN defs d ON d.kpi = x.kpi),"                                                       \
-    " s AS (SELECT *, CASE WHEN target IS NULL THEN NULL"                                          \
+    " s0 AS (SELECT *, CASE WHEN target IS NULL THEN NULL"                                         \
     "   WHEN direction = 'at_most' THEN CASE WHEN coalesce(value, 0) <= target THEN 1.0"          \
     "     ELSE target / value END"                                                                 \
-    "   WHEN target = 0 THEN 1.0 ELSE coalesce(value, 0) / target END AS attainment FROM r)"
+    "   WHEN target = 0 THEN 1.0 ELSE coalesce(value, 0) / target END AS att FROM r),"             \
+    /* A ratio with a tiny target can overflow: no number is better than Inf in JSON. */          \
+    " s AS (SELECT *, CASE WHEN att BETWEEN -1e300 AND 1e300 THEN att END AS attainment FROM s0)"
 
 static int
 report(cli_ctx *c, const args *a)
@@ -434,7 +445,9 @@ cli_kpi_main(cli_ctx *c, int argc, char **argv)
             fputs(help, stdout);
             return CLI_OK;
         }
-        return cli_usage(c, "which one: define, record, list or report?");
+        return cli_usage(c, argc >= 2 ? "'%s' comes before the kpi command: define, record, list "
+                                        "or report" : "which one: define, record, list or report?",
+                         argc >= 2 ? argv[1] : "");
     }
     const char *sub = argv[1];
     static char cmd[32];

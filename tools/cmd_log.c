@@ -11,7 +11,8 @@
 static const char help[] =
     "usage: outpost log [--author KEY] [--kind KIND] [--limit N] [--dir DIR] [--json]\n"
     "\n"
-    "Show the entries this node holds, newest first: its own and those it received.\n"
+    "Show the entries this node holds, newest first (in the order they reached this node):\n"
+    "its own and those it received.\n"
     "Bodies are shown where this node can read them; others are encrypted.\n"
     "\n"
     "  --author KEY   only entries written by this key (base64, as 'outpost status' shows)\n"
@@ -39,7 +40,7 @@ static const char help[] =
 #define SELECTED                                                                                   \
     "SELECT e.*, a.key AS akey FROM entries e JOIN authors a ON a.id = e.author"                   \
     " WHERE (?1 IS NULL OR a.key = ?1) AND (?2 IS NULL OR e.kind = ?2)"                            \
-    " ORDER BY e.ts DESC, e.author, e.seq DESC LIMIT ?3"
+    " ORDER BY e.received DESC, e.ts DESC, e.author, e.seq DESC LIMIT ?3"
 
 typedef struct filter {
     uint8_t key[PROTO_KEY_BYTES];

@@ -26,10 +26,20 @@ problem(void *arg, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq, op_err e
         const char *what)
 {
     vctx *v = arg;
-    char key[PROTO_KEY_TEXT_BYTES];
-    proto_key_to_text(author, key);
+    char key[PROTO_KEY_TEXT_BYTES] = "", line[512];
+    if (author)
+        proto_key_to_text(author, key);
+    /* SQLite's messages may span lines: one problem, one line. */
+    snprintf(line, sizeof line, "%s", what);
+    for (char *q = line; *q; q++)
+        if (*q == '\n' || *q == '\r' || *q == '\t')
+            *q = ' ';
+    what = line;
     if (v->json) {
-        sqlite3_bind_text(v->note, 1, key, -1, SQLITE_TRANSIENT);
+        if (author)
+            sqlite3_bind_text(v->note, 1, key, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(v->note, 1);
         sqlite3_bind_int64(v->note, 2, (int64_t)seq);
         sqlite3_bind_text(v->note, 3, op_errname(e), -1, SQLITE_STATIC);
         sqlite3_bind_text(v->note, 4, what, -1, SQLITE_TRANSIENT);
@@ -39,9 +49,11 @@ problem(void *arg, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq, op_err e
     }
     if (v->tty)
         fputs("\r\033[K", stderr);
-    if (seq)
+    if (author && seq)
         printf("problem: author %.8s seq %llu: %s (%s)\n", key, (unsigned long long)seq, what,
                op_errname(e));
+    else if (author)
+        printf("problem: author %.8s: %s (%s)\n", key, what, op_errname(e));
     else
         printf("problem: %s (%s)\n", what, op_errname(e));
 }

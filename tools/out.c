@@ -73,8 +73,15 @@ cli_table_add(cli_table *t, const char *const *cells)
         t->cells = nc;
         t->cap = ncap;
     }
-    for (int i = 0; i < t->ncols; i++)
-        t->cells[t->rows * t->ncols + i] = strdup(cells[i] ? cells[i] : "");
+    for (int i = 0; i < t->ncols; i++) {
+        char *s = strdup(cells[i] ? cells[i] : "");
+        /* Text from other members must not move the cursor, clear the screen or split a row:
+         * control characters (ESC among them) print as spaces. */
+        for (char *q = s; q && *q; q++)
+            if ((unsigned char)*q < 0x20 || *q == 0x7f)
+                *q = ' ';
+        t->cells[t->rows * t->ncols + i] = s;
+    }
     t->rows++;
 }
 

