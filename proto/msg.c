@@ -149,6 +149,16 @@ proto_msg_decode(const uint8_t *p, size_t len, proto_msg *m)
     case PROTO_MSG_DONE:
         r = n != 1 ? OP_E_MALFORMED : OP_OK;
         break;
+    case PROTO_MSG_WANT:
+        if (n != 3) {
+            r = OP_E_MALFORMED;
+            break;
+        }
+        if ((r = proto_mp_bin(&a[1], PROTO_KEY_BYTES, &m->author)) == OP_OK)
+            r = proto_mp_uint(&a[2], &m->seq);
+        if (r == OP_OK && m->seq == 0)
+            r = OP_E_INVAL;
+        break;
     default:
         r = OP_E_MALFORMED;
     }
@@ -238,6 +248,18 @@ proto_msg_simple(proto_wbuf *w, uint64_t type, uint64_t nonce)
     OP_IGNORE(msgpack_pack_uint64(&pk, type));
     if (type != PROTO_MSG_DONE)
         OP_IGNORE(msgpack_pack_uint64(&pk, nonce));
+    return w->err;
+}
+
+op_err
+proto_msg_want(proto_wbuf *w, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq)
+{
+    msgpack_packer pk;
+    proto_mp_packer_init(&pk, w);
+    OP_IGNORE(msgpack_pack_array(&pk, 3)); /* failures stick in w->err */
+    OP_IGNORE(msgpack_pack_uint64(&pk, PROTO_MSG_WANT));
+    OP_IGNORE(msgpack_pack_bin_with_body(&pk, author, PROTO_KEY_BYTES));
+    OP_IGNORE(msgpack_pack_uint64(&pk, seq));
     return w->err;
 }
 

@@ -9,6 +9,7 @@
  *   ACK      [5, [[author bin32, seq], ...]]           what the sender now holds durably
  *   PING     [6, n]    PONG [7, n]                      keepalive
  *   DONE     [8]       the sender has sent all it knows the peer lacks
+ *   WANT     [9, author bin32, seq]  a RUN did not connect: send this author from seq on
  *
  * Reconciliation costs grow with the difference, not the total: equal roots end it at once;
  * otherwise only the buckets whose hashes differ exchange their heads. Decoders are bounded like
@@ -39,6 +40,7 @@ enum proto_msg_type {
     PROTO_MSG_PING = 6,
     PROTO_MSG_PONG = 7,
     PROTO_MSG_DONE = 8,
+    PROTO_MSG_WANT = 9,
 };
 
 typedef struct proto_head_ref {
@@ -62,6 +64,9 @@ typedef struct proto_msg {
     proto_run_item *items; /* owned; bytes borrowed from the input */
     /* PING / PONG */
     uint64_t nonce;
+    /* WANT */
+    const uint8_t *author;
+    uint64_t seq;
 } proto_msg;
 
 /* Decodes one message. Codes: the prescan's, OP_E_TYPE, OP_E_MALFORMED (unknown type or bad
@@ -80,6 +85,9 @@ OP_MUST_CHECK op_err proto_msg_heads(proto_wbuf *w, uint64_t type, uint64_t buck
 OP_MUST_CHECK op_err proto_msg_run(proto_wbuf *w, const proto_run_item *items, size_t n);
 /* PING, PONG (with nonce) or DONE. */
 OP_MUST_CHECK op_err proto_msg_simple(proto_wbuf *w, uint64_t type, uint64_t nonce);
+
+OP_MUST_CHECK op_err proto_msg_want(proto_wbuf *w, const uint8_t author[PROTO_KEY_BYTES],
+                                    uint64_t seq);
 
 /* Bytes a RUN message needs for these items (to fill frames without overflowing them). */
 size_t proto_msg_run_size(const proto_run_item *items, size_t n);

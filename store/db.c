@@ -11,7 +11,7 @@
 struct store_db {
     sqlite3 *h;
     struct {
-        const char *sql;
+        char *sql; /* owned copy */
         sqlite3_stmt *st;
     } cache[STMT_CACHE];
     int n_cache;
@@ -93,7 +93,7 @@ store_db_stmt(store_db *db, const char *sql, sqlite3_stmt **out)
 {
     *out = NULL;
     for (int i = 0; i < db->n_cache; i++)
-        if (db->cache[i].sql == sql || strcmp(db->cache[i].sql, sql) == 0) {
+        if (strcmp(db->cache[i].sql, sql) == 0) {
             sqlite3_reset(db->cache[i].st);
             sqlite3_clear_bindings(db->cache[i].st);
             *out = db->cache[i].st;
@@ -103,12 +103,18 @@ store_db_stmt(store_db *db, const char *sql, sqlite3_stmt **out)
     int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK)
         return store_db_code(rc);
+    char *key = strdup(sql); /* the caller's text may not outlive this call */
+    if (!key) {
+        sqlite3_finalize(st);
+        return OP_E_NOMEM;
+    }
     if (db->n_cache == STMT_CACHE) { /* full: the oldest goes */
         sqlite3_finalize(db->cache[0].st);
+        free(db->cache[0].sql);
         memmove(db->cache, db->cache + 1, sizeof db->cache[0] * (STMT_CACHE - 1));
         db->n_cache--;
     }
-    db->cache[db->n_cache].sql = sql;
+    db->cache[db->n_cache].sql = key;
     db->cache[db->n_cache].st = st;
     db->n_cache++;
     *out = st;
@@ -116,23 +122,37 @@ store_db_stmt(store_db *db, const char *sql, sqlite3_stmt **out)
 }
 
 static op_err
-migrate(store_db *db)
+read_version(store_db *db, int *version)
 {
     sqlite3_stmt *st;
-    int version = 0;
     op_err r;
-
+    *version = 0;
     if ((r = store_db_stmt(db, "PRAGMA user_version", &st)) != OP_OK)
         return r;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
     sqlite3_reset(st);
-    if (version > N_MIGRATIONS)
-        return OP_E_VERSION; /* written by a newer outpost: touching it could lose data */
-    if (version == N_MIGRATIONS)
-        return OP_OK;
+    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+}
+
+static op_err
+migrate(store_db *db)
+{
+    int version;
+    op_err r;
+
+    if ((r = read_version(db, &version)) != OP_OK || version == N_MIGRATIONS)
+        return r;
     if ((r = store_db_begin(db, true)) != OP_OK)
         return r;
+    /* Again under the write lock: another process may have migrated since we looked. */
+    if ((r = read_version(db, &version)) != OP_OK)
+        goto fail;
+    if (version >= N_MIGRATIONS) {
+        store_db_rollback(db);
+        return version > N_MIGRATIONS ? OP_E_VERSION : OP_OK;
+    }
     for (int v = version; v < N_MIGRATIONS; v++)
         if ((r = store_db_exec(db, migrations[v])) != OP_OK)
             goto fail;
@@ -169,6 +189,14 @@ store_db_open(const char *path, int flags, store_db **out)
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, 5000);
+    /* A file from a newer outpost is refused before anything (even journal_mode) touches it. */
+    int version;
+    if ((r = read_version(db, &version)) != OP_OK)
+        goto fail;
+    if (version > N_MIGRATIONS) {
+        r = OP_E_VERSION;
+        goto fail;
+    }
     /* journal_mode answers with a row; exec ignores it. Everything else is plain. */
     if ((r = store_db_exec(db, "PRAGMA journal_mode=WAL;"
                                "PRAGMA synchronous=FULL;"
@@ -189,8 +217,10 @@ store_db_close(store_db *db)
 {
     if (!db)
         return;
-    for (int i = 0; i < db->n_cache; i++)
+    for (int i = 0; i < db->n_cache; i++) {
         sqlite3_finalize(db->cache[i].st);
+        free(db->cache[i].sql);
+    }
     sqlite3_close(db->h);
     free(db);
 }

@@ -362,6 +362,8 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
     goto out;
 fail:
     store_db_rollback(db);
+    /* Keys cached during the transaction may belong to author ids that the rollback freed. */
+    store_reader_clear(rd);
     if (r == OP_E_GAP || r == OP_E_CHAIN)
         where = 0;
 out:
@@ -437,12 +439,19 @@ store_log_read(store_db *db, const uint8_t author[PROTO_KEY_BYTES], uint64_t fro
         return r;
     sqlite3_bind_blob(st, 1, author, PROTO_KEY_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)(from > STORE_SEQ_MAX ? STORE_SEQ_MAX : from));
-    sqlite3_bind_int64(st, 3, (int64_t)max);
-    if (!(offs = malloc((max ? max : 1) * 4 * sizeof *offs))) {
-        sqlite3_reset(st);
-        return OP_E_NOMEM;
-    }
+    sqlite3_bind_int64(st, 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+    size_t ocap = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == ocap) { /* grown as rows come: max may be far more than the log holds */
+            size_t ncap = ocap ? ocap * 2 : 64;
+            size_t *no = realloc(offs, ncap * 4 * sizeof *offs);
+            if (!no) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            offs = no;
+            ocap = ncap;
+        }
         size_t el = (size_t)sqlite3_column_bytes(st, 0), bl = (size_t)sqlite3_column_bytes(st, 1);
         bool has_body = sqlite3_column_type(st, 1) != SQLITE_NULL;
         if (used + el + bl > cap) {

@@ -87,8 +87,15 @@ void
 store_reader_forget(store_reader *rd, int64_t author, uint64_t epoch)
 {
     slot *s = rd ? find(rd, author, epoch) : NULL;
-    if (s && s->state == 2)
+    if (s)
         sodium_memzero(s, sizeof *s);
+}
+
+void
+store_reader_clear(store_reader *rd)
+{
+    if (rd)
+        sodium_memzero(rd->slots, CACHE_SLOTS * sizeof(slot));
 }
 
 /* Looks for our box in the author's key entry for this epoch and opens it. */

@@ -27,8 +27,11 @@ OP_MUST_CHECK op_err store_reader_epoch_key(store_reader *rd, store_db *db, int6
 /* Remembers a key this node just created, and forgets any cached miss for it. */
 void store_reader_remember(store_reader *rd, int64_t author, uint64_t epoch,
                            const uint8_t key[PROTO_EPOCH_KEY_BYTES]);
-/* Forgets a cached miss, after a key entry for (author, epoch) was stored. rd may be NULL. */
+/* Forgets what is cached for (author, epoch), after a key entry for it was stored. rd may be
+ * NULL. */
 void store_reader_forget(store_reader *rd, int64_t author, uint64_t epoch);
+/* Forgets everything cached (after a rollback: author ids may be reused). rd may be NULL. */
+void store_reader_clear(store_reader *rd);
 
 /*
  * Decrypts (when epoch > 0) and decodes a body into out (initialised here; fini it always).

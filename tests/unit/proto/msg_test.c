@@ -179,6 +179,28 @@ test_run(void **state)
 }
 
 static void
+test_want(void **state)
+{
+    uint8_t key[32];
+    proto_wbuf w;
+    proto_msg m;
+    (void)state;
+    memset(key, 9, sizeof key);
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(proto_msg_want(&w, key, 77), OP_OK);
+    assert_int_equal(proto_msg_decode(buf, w.len, &m), OP_OK);
+    assert_int_equal(m.type, PROTO_MSG_WANT);
+    assert_memory_equal(m.author, key, 32);
+    assert_int_equal(m.seq, 77);
+    proto_msg_free(&m);
+    check_truncations(buf, w.len);
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(proto_msg_want(&w, key, 0), OP_OK);
+    assert_int_equal(proto_msg_decode(buf, w.len, &m), OP_E_INVAL); /* there is no seq 0 */
+    proto_msg_free(&m);
+}
+
+static void
 test_bad_shapes(void **state)
 {
     proto_msg m;
@@ -188,7 +210,7 @@ test_bad_shapes(void **state)
         size_t n;
         op_err want;
     } cases[] = {
-        {"\x91\x09", 2, OP_E_MALFORMED},         /* unknown type 9 */
+        {"\x91\x0a", 2, OP_E_MALFORMED},         /* unknown type 10 */
         {"\x90", 1, OP_E_TYPE},                  /* empty array */
         {"\x81\x01\x01", 3, OP_E_TYPE},          /* a map */
         {"\x91\xa1x", 3, OP_E_TYPE},             /* type is a string */
@@ -214,7 +236,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello),     cmocka_unit_test(test_buckets_and_simple),
         cmocka_unit_test(test_heads),     cmocka_unit_test(test_heads_over_cap),
-        cmocka_unit_test(test_run),       cmocka_unit_test(test_bad_shapes),
+        cmocka_unit_test(test_run),       cmocka_unit_test(test_want),
+        cmocka_unit_test(test_bad_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

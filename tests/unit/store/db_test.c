@@ -30,8 +30,8 @@ static void
 raw_create(const char *path, const char *sql)
 {
     sqlite3 *h = NULL;
-    assert_int_equal(
-        sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
 }
@@ -51,12 +51,12 @@ create_sets_schema_and_pragmas(void **state)
     free(mode);
     assert_int_equal(tu_int(db, "PRAGMA synchronous"), 2); /* FULL */
     assert_int_equal(tu_int(db, "PRAGMA secure_delete"), 1);
-    static const char *const tables[] = {"meta",     "authors",  "entries",    "forks",
+    static const char *const tables[] = {"meta",        "authors",  "entries",  "forks",
                                          "key_entries", "checkins", "kpi_defs", "kpi_values"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[128];
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
-                 tables[i]);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
         assert_int_equal(tu_int(db, sql), 1);
     }
     assert_int_equal(tu_int(db, "SELECT count(*) FROM entries"), 0);
@@ -118,13 +118,48 @@ open_newer_version_is_refused(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION + 1);
     sqlite3_finalize(st);
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE name='entries'",
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT count(*) FROM sqlite_master WHERE name='entries'",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 0);
     sqlite3_finalize(st);
     sqlite3_close(h);
+    free(path);
+}
+
+/*
+ * A file from a newer outpost is refused with OP_E_VERSION, and must be left exactly as it
+ * was: store_db_open sets journal_mode=WAL before it looks at user_version, which rewrites the
+ * header (bytes 18-19, file format 1 -> 2) of a file it then refuses to touch.
+ */
+static void
+refused_newer_file_is_not_modified(void **state)
+{
+    tu_fixture *f = *state;
+    char *path = tu_path(f->dir, STORE_DB_FILE);
+    char sql[128];
+    store_db *db = NULL;
+    uint8_t before[100], after[100];
+
+    snprintf(sql, sizeof sql, "CREATE TABLE future(x); PRAGMA user_version = %d;",
+             STORE_SCHEMA_VERSION + 1);
+    raw_create(path, sql);
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(before, 1, sizeof before, fp), sizeof before);
+    fclose(fp);
+    assert_int_equal(before[18], 1); /* rollback journal */
+
+    EXPECT(OP_E_VERSION, store_db_open(path, 0, &db));
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    assert_int_equal(fread(after, 1, sizeof after, fp), sizeof after);
+    fclose(fp);
+    if (memcmp(before, after, sizeof before) != 0)
+        fail_msg("the refused file's header changed (bytes 18-19: %d %d -> %d %d)", before[18],
+                 before[19], after[18], after[19]);
     free(path);
 }
 
@@ -166,7 +201,9 @@ migrates_an_old_empty_database(void **state)
     store_db *db;
 
     /* A version-0 database in rollback-journal mode (e.g. made by sqlite3 the tool). */
-    raw_create(path, "PRAGMA journal_mode=DELETE; CREATE TABLE unrelated(x); INSERT INTO unrelated VALUES(7);");
+    raw_create(
+        path,
+        "PRAGMA journal_mode=DELETE; CREATE TABLE unrelated(x); INSERT INTO unrelated VALUES(7);");
     OK(store_db_open(path, 0, &db));
     assert_int_equal(tu_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     char *mode = text_pragma(db, "PRAGMA journal_mode");
@@ -386,8 +423,10 @@ statement_cache(void **state)
 static void
 stmt_with_dynamic_sql_child(void *arg)
 {
-    store_db *db = arg;
+    store_db *db;
     sqlite3_stmt *st;
+    if (store_db_open(arg, 0, &db) != OP_OK)
+        _exit(4);
     char *a = strdup("SELECT 1");
     if (store_db_stmt(db, a, &st) != OP_OK)
         _exit(2);
@@ -398,6 +437,7 @@ stmt_with_dynamic_sql_child(void *arg)
     int v = sqlite3_column_int(st, 0);
     sqlite3_reset(st);
     free(b);
+    store_db_close(db);
     if (v != 2) {
         fprintf(stderr, "store_db_stmt(\"SELECT 2\") ran a cached \"SELECT %d\"\n", v);
         _exit(1);
@@ -411,8 +451,8 @@ statement_cache_does_not_keep_callers_text(void **state)
     char *path = tu_path(f->dir, STORE_DB_FILE);
     store_db *db;
     OK(store_db_open(path, STORE_OPEN_CREATE, &db));
-    tu_in_child("statement cache with heap SQL", stmt_with_dynamic_sql_child, db);
     store_db_close(db);
+    tu_in_child("statement cache with heap SQL", stmt_with_dynamic_sql_child, path);
     free(path);
 }
 
@@ -471,21 +511,48 @@ disk_full_is_disk_full(void **state)
 /*
  * Two processes opening a brand-new database at once (say `outpost init` and an agent started
  * right after it): both read user_version 0 before either takes the write lock, then both try
- * to migrate. Both opens must succeed. A third connection holds the write lock while the two
- * children reach BEGIN IMMEDIATE, so they are sure to have read version 0 first.
+ * to migrate; the second runs the 0 -> 1 script on a migrated file ("table meta already
+ * exists") and fails with OP_E_IO. Both opens must succeed.
+ *
+ * A third process holds the write lock while the two reach BEGIN IMMEDIATE, so both are sure
+ * to have read version 0 first. No SQLite connection is open in this process across fork():
+ * a child would inherit SQLite's in-process lock bookkeeping and wait on it forever.
  */
 static void
 concurrent_first_open_both_succeed(void **state)
 {
     tu_fixture *f = *state;
     char *path = tu_path(f->dir, STORE_DB_FILE);
-    sqlite3 *h;
-    pid_t kids[2];
+    int ready[2];
+    pid_t locker, kids[2];
 
-    assert_int_equal(
-        sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(pipe(ready), 0);
+    fflush(stdout);
+    fflush(stderr);
+    locker = fork();
+    assert_true(locker >= 0);
+    if (locker == 0) {
+        sqlite3 *h;
+        int ok = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
+                     SQLITE_OK &&
+                 /* A WAL file of schema version 0 (the table makes SQLite write the WAL header;
+                  * an empty file would still be in rollback mode). */
+                 sqlite3_exec(h,
+                              "PRAGMA journal_mode=WAL; CREATE TABLE placeholder(x);"
+                              "BEGIN IMMEDIATE;",
+                              NULL, NULL, NULL) == SQLITE_OK;
+        if (write(ready[1], ok ? "y" : "n", 1) != 1)
+            _exit(2);
+        usleep(500 * 1000); /* both openers are now waiting on the lock */
+        ok = ok && sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+        sqlite3_close(h);
+        _exit(ok ? 0 : 1);
+    }
+    char c = 0;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    close(ready[0]);
+    close(ready[1]);
     for (int i = 0; i < 2; i++) {
         kids[i] = fork();
         assert_true(kids[i] >= 0);
@@ -493,22 +560,25 @@ concurrent_first_open_both_succeed(void **state)
             store_db *db;
             op_err r = store_db_open(path, STORE_OPEN_CREATE, &db);
             if (r != OP_OK)
-                fprintf(stderr, "child %d: store_db_open = %s\n", i, op_errname(r));
+                fprintf(stderr, "opener %d: store_db_open = %s\n", i, op_errname(r));
             store_db_close(db);
             _exit(r == OP_OK ? 0 : 1);
         }
     }
-    usleep(500 * 1000); /* both children are now waiting on the lock */
-    assert_int_equal(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(h);
-    int failed = 0;
+    int status, failed = 0;
+    assert_int_equal(waitpid(locker, &status, 0), locker);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     for (int i = 0; i < 2; i++) {
-        int status;
         assert_int_equal(waitpid(kids[i], &status, 0), kids[i]);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             failed++;
     }
     assert_int_equal(failed, 0);
+    /* And the file is a good store afterwards. */
+    store_db *db;
+    OK(store_db_open(path, 0, &db));
+    assert_int_equal(tu_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    store_db_close(db);
     free(path);
 }
 
@@ -522,6 +592,7 @@ main(void)
         cmocka_unit_test_setup_teardown(open_missing_without_create_is_notfound, tu_setup,
                                         tu_teardown),
         cmocka_unit_test_setup_teardown(open_newer_version_is_refused, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(refused_newer_file_is_not_modified, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(open_not_a_database_is_corrupt, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(migrates_an_old_empty_database, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(readonly_open_reads, tu_setup, tu_teardown),
@@ -534,8 +605,7 @@ main(void)
                                         tu_teardown),
         cmocka_unit_test(sqlite_codes_translate),
         cmocka_unit_test_setup_teardown(disk_full_is_disk_full, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(concurrent_first_open_both_succeed, tu_setup,
-                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(concurrent_first_open_both_succeed, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,17 +183,17 @@ damaged_contents_are_malformed(void **state)
     snprintf(bad_char, sizeof bad_char, "%s", b64);
     bad_char[5] = '*';
     const char *cases[] = {
-        "",                                  /* empty */
-        "\n",                                /* empty line */
-        "outpost-secret-v2 AAAA\n",          /* another version */
-        "OUTPOST-SECRET-V1 AAAA\n",          /* wrong magic */
-        "outpost-secret-v1\n",               /* no secret */
-        "outpost-secret-v1 \n",              /* empty secret */
-        NULL,                                /* truncated base64, below */
-        NULL,                                /* a character outside base64, below */
-        NULL,                                /* trailing text on the line, below */
-        NULL,                                /* a secret of another length, below */
-        NULL,                                /* url-safe alphabet, below */
+        "",                         /* empty */
+        "\n",                       /* empty line */
+        "outpost-secret-v2 AAAA\n", /* another version */
+        "OUTPOST-SECRET-V1 AAAA\n", /* wrong magic */
+        "outpost-secret-v1\n",      /* no secret */
+        "outpost-secret-v1 \n",     /* empty secret */
+        NULL,                       /* truncated base64, below */
+        NULL,                       /* a character outside base64, below */
+        NULL,                       /* trailing text on the line, below */
+        NULL,                       /* a secret of another length, below */
+        NULL,                       /* url-safe alphabet, below */
     };
     char dyn[5][256];
     snprintf(dyn[0], sizeof dyn[0], MAGIC "%s\n", cut);
@@ -321,8 +321,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(written_with_mode_0600_and_format, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(never_overwrites, tu_setup, tu_teardown),
-        cmocka_unit_test_setup_teardown(leftover_temporary_file_is_replaced, tu_setup,
-                                        tu_teardown),
+        cmocka_unit_test_setup_teardown(leftover_temporary_file_is_replaced, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(refuses_files_others_can_use, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(missing_is_notfound, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(damaged_contents_are_malformed, tu_setup, tu_teardown),

@@ -167,9 +167,9 @@ first_append_writes_key_entry_then_checkin(void **state)
     /* Head, key_entries and the check-in projection. */
     assert_int_equal(count(&a, "SELECT head_seq FROM authors"), 2);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(store_db_handle(a.db), "SELECT head_hash FROM authors", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(store_db_handle(a.db), "SELECT head_hash FROM authors", -1, &st, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_memory_equal(sqlite3_column_blob(st, 0), ap.hash, 32);
     sqlite3_finalize(st);
@@ -353,8 +353,8 @@ kpi_projections(void **state)
     sqlite3_finalize(st);
 
     assert_int_equal(sqlite3_prepare_v2(store_db_handle(a.db),
-                                        "SELECT seq, kpi, value, at, note FROM kpi_values", -1,
-                                        &st, NULL),
+                                        "SELECT seq, kpi, value, at, note FROM kpi_values", -1, &st,
+                                        NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int64(st, 0), 4);
@@ -560,7 +560,10 @@ read_huge_max_child(void *arg)
 {
     read_ctx *c = arg;
     store_run run;
-    op_err r = store_log_read(c->a->db, c->a->id->pk, 1, c->max, &run);
+    store_db *db;
+    if (store_db_open(c->a->path, 0, &db) != OP_OK)
+        _exit(2);
+    op_err r = store_log_read(db, c->a->id->pk, 1, c->max, &run);
     if (r == OP_OK && run.n != 5) {
         fprintf(stderr, "store_log_read(max=%zu) gave %zu entries, want 5\n", c->max, run.n);
         _exit(1);
@@ -571,19 +574,34 @@ read_huge_max_child(void *arg)
         _exit(1);
     }
     store_run_free(&run);
+    store_db_close(db);
 }
 
 static void
-read_with_huge_max(void **state)
+read_with_max_size_max(void **state)
 {
     tu_fixture *f = *state;
     tu_node a;
     tu_node_open(&a, f->dir, "a");
     tu_checkins(&a, "r", 4, T0); /* seq 1..5 */
-    /* "Everything" as SIZE_MAX, and a max whose allocation size wraps to 64 bytes. */
+    tu_node_close_db(&a);
+    /* "Everything": the up-front allocation of SIZE_MAX * 32 bytes fails (OP_E_NOMEM in a
+     * plain build, an allocation-size-too-big abort under ASan). */
     read_ctx all = {&a, SIZE_MAX};
     tu_in_child("store_log_read max=SIZE_MAX", read_huge_max_child, &all);
-    read_ctx wrap = {&a, (SIZE_MAX / (4 * sizeof(size_t))) + 3};
+    tu_node_close(&a);
+}
+
+static void
+read_with_max_wrapping_allocation(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a;
+    tu_node_open(&a, f->dir, "a");
+    tu_checkins(&a, "r", 4, T0); /* seq 1..5 */
+    tu_node_close_db(&a);
+    /* max * 4 * sizeof(size_t) wraps to 96 bytes: room for 3 rows, and 5 are written. */
+    read_ctx wrap = {&a, (SIZE_MAX / (4 * sizeof(size_t))) + 4};
     tu_in_child("store_log_read max wrapping the allocation", read_huge_max_child, &wrap);
     tu_node_close(&a);
 }
@@ -934,11 +952,10 @@ static void
 ingest_without_bodies(void **state)
 {
     tu_fixture *f = *state;
-    tu_node a, b, c;
+    tu_node a, c;
     store_run run;
     store_ingested ing;
     tu_node_open(&a, f->dir, "a");
-    tu_node_open(&b, f->dir, "b");
     tu_node_open_ex(&c, f->dir, "c", NULL, a.id);
     tu_checkins(&a, "nb", 2, T0); /* seq 1..3 */
 
@@ -954,6 +971,76 @@ ingest_without_bodies(void **state)
     store_run_free(&run);
     assert_clean(&c);
     tu_node_close(&c);
+    tu_node_close(&a);
+}
+
+/* Signs an entry of id's log by hand (for kinds and bodies the store itself never writes). */
+static size_t
+hand_entry(const store_identity *id, uint64_t seq, const uint8_t prev[32], uint64_t kind,
+           uint64_t epoch, const uint8_t *body, size_t body_len,
+           uint8_t env[PROTO_ENVELOPE_MAX_BYTES])
+{
+    proto_envelope e = {.seq = seq, .ts = T0 + seq, .kind = kind, .epoch = epoch};
+    size_t len;
+    memcpy(e.author, id->pk, 32);
+    memcpy(e.prev, prev, 32);
+    proto_hash(body, body_len, e.body_hash);
+    OK(proto_envelope_sign(&e, id->sk, env, PROTO_ENVELOPE_MAX_BYTES, &len));
+    return len;
+}
+
+/*
+ * SPEC §5: unknown kinds are stored and relayed but not projected; a body this node cannot
+ * read or that is invalid is stored, never projected. None of it is an ingest error.
+ */
+static void
+unknown_and_invalid_bodies_stored_not_projected(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, b;
+    store_ingested ing;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open_ex(&b, f->dir, "b", NULL, a.id); /* even A's own key cannot read these */
+
+    static const uint8_t future[] = {0x81, 0xa4, 'w', 'h', 'a', 't', 0x01}; /* {"what": 1} */
+    static const uint8_t energy9[] = {0x81, 0xa6, 'e', 'n', 'e', 'r', 'g', 'y', 0x09};
+    static const uint8_t junk[] = {0xde, 0xad, 0xbe, 0xef, 0xc1};
+    static const uint8_t zero[32];
+    uint8_t envs[4][PROTO_ENVELOPE_MAX_BYTES], h[32];
+    size_t lens[4];
+    lens[0] = hand_entry(a.id, 1, zero, 99, 0, future, sizeof future, envs[0]);
+    proto_hash(envs[0], lens[0], h);
+    lens[1] = hand_entry(a.id, 2, h, PROTO_KIND_CHECKIN, 0, energy9, sizeof energy9, envs[1]);
+    proto_hash(envs[1], lens[1], h);
+    lens[2] = hand_entry(a.id, 3, h, PROTO_KIND_KPI_DEF, 5, junk, sizeof junk, envs[2]);
+    proto_hash(envs[2], lens[2], h);
+    lens[3] = hand_entry(a.id, 4, h, PROTO_KIND_KEY, 0, junk, sizeof junk, envs[3]);
+    proto_run_item items[4] = {
+        {envs[0], lens[0], future, sizeof future},
+        {envs[1], lens[1], energy9, sizeof energy9},
+        {envs[2], lens[2], junk, sizeof junk},
+        {envs[3], lens[3], junk, sizeof junk},
+    };
+    OK(store_log_ingest(b.db, b.rd, items, 4, T0, &ing, NULL));
+    assert_int_equal(ing.stored, 4);
+    assert_int_equal(count(&b, "SELECT count(*) FROM entries"), 4);
+    assert_int_equal(count(&b, "SELECT count(*) FROM checkins"), 0);
+    assert_int_equal(count(&b, "SELECT count(*) FROM kpi_defs"), 0);
+    assert_int_equal(count(&b, "SELECT count(*) FROM key_entries"), 0);
+    assert_int_equal(tu_head(&b, a.id->pk), 4);
+    assert_clean(&b);
+
+    /* Relayed on byte for byte. */
+    store_run run;
+    OK(store_log_read(b.db, a.id->pk, 1, 10, &run));
+    assert_int_equal(run.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(run.items[i].env_len, lens[i]);
+        assert_memory_equal(run.items[i].env, envs[i], lens[i]);
+        assert_int_equal(run.items[i].body_len, items[i].body_len);
+        assert_memory_equal(run.items[i].body, items[i].body, items[i].body_len);
+    }
+    store_run_free(&run);
     tu_node_close(&b);
     tu_node_close(&a);
 }
@@ -1072,10 +1159,15 @@ ingest_null_reader_child(void *arg)
     null_rd_ctx *c = arg;
     store_run run;
     store_ingested ing;
-    if (store_log_read(c->a->db, c->a->id->pk, 1, 100, &run) != OP_OK)
+    store_db *da, *db;
+    if (store_db_open(c->a->path, 0, &da) != OP_OK || store_db_open(c->b->path, 0, &db) != OP_OK)
         _exit(2);
-    op_err r = store_log_ingest(c->b->db, NULL, run.items, run.n, T0, &ing, NULL);
+    if (store_log_read(da, c->a->id->pk, 1, 100, &run) != OP_OK)
+        _exit(2);
+    op_err r = store_log_ingest(db, NULL, run.items, run.n, T0, &ing, NULL);
     store_run_free(&run);
+    store_db_close(da);
+    store_db_close(db);
     if (r != OP_OK || ing.stored != 3) {
         fprintf(stderr, "ingest with rd NULL = %s, stored %zu\n", op_errname(r), ing.stored);
         _exit(1);
@@ -1090,8 +1182,11 @@ ingest_with_null_reader(void **state)
     tu_node_open(&a, f->dir, "a");
     tu_node_open(&b, f->dir, "b");
     tu_checkins(&a, "nr", 2, T0); /* key entry + 2 check-ins */
+    tu_node_close_db(&a);
+    tu_node_close_db(&b);
     null_rd_ctx c = {&a, &b};
     tu_in_child("store_log_ingest with rd == NULL", ingest_null_reader_child, &c);
+    tu_node_reopen_db(&b);
     assert_int_equal(count(&b, "SELECT count(*) FROM entries"), 3);
     assert_int_equal(count(&b, "SELECT count(*) FROM key_entries"), 1);
     assert_int_equal(count(&b, "SELECT count(*) FROM checkins"), 0);
@@ -1161,12 +1256,14 @@ main(void)
         T(busy_append_stores_nothing),
         T(office_key_is_a_reader),
         T(read_returns_exact_bytes),
-        T(read_with_huge_max),
+        T(read_with_max_size_max),
+        T(read_with_max_wrapping_allocation),
         T(ingest_run_and_redelivery),
         T(ingest_gap_stores_nothing),
         T(ingest_fork_and_broken_chain),
         T(ingest_refuses_damaged_runs_whole),
         T(ingest_without_bodies),
+        T(unknown_and_invalid_bodies_stored_not_projected),
         T(relay_holds_reader_projects),
         T(have_vector),
         T(ingest_with_null_reader),

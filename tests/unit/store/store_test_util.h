@@ -41,7 +41,7 @@
     do {                                                                                           \
         op_err ex_r_ = (e);                                                                        \
         if (ex_r_ != (want))                                                                       \
-            fail_msg("%s = %s (%d), want %s", #e, op_errname(ex_r_), (int)ex_r_,                 \
+            fail_msg("%s = %s (%d), want %s", #e, op_errname(ex_r_), (int)ex_r_,                   \
                      op_errname(want));                                                            \
     } while (0)
 
@@ -61,8 +61,9 @@ tu_rm_rf(const char *path)
                 if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
                     continue;
                 char sub[PATH_MAX];
-                snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-                tu_rm_rf(sub);
+                int k = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+                if (k > 0 && (size_t)k < sizeof sub)
+                    tu_rm_rf(sub);
             }
             closedir(d);
         }
@@ -258,8 +259,8 @@ tu_raw_exec(const char *path, const char *sql)
 
 /* Copies `from`'s log of author (seq from.., up to max) into `to`; returns ingest's code. */
 static inline op_err
-tu_copy(tu_node *from, tu_node *to, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq,
-        size_t max, store_ingested *ing, size_t *bad)
+tu_copy(tu_node *from, tu_node *to, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq, size_t max,
+        store_ingested *ing, size_t *bad)
 {
     store_run run;
     store_ingested ignored;
@@ -296,7 +297,8 @@ tu_head(tu_node *n, const uint8_t author[PROTO_KEY_BYTES])
  * Runs fn(arg) in a child process and fails the test unless the child exits 0. Tests that pin a
  * known crash (a NULL dereference, an ASan report) use it so the rest of the file still runs.
  * fn must not use cmocka's asserts (a failure would unwind into the child's copy of the runner):
- * it reports with fprintf and _exit(1).
+ * it reports with fprintf and _exit(1). Nor may it use a database connection opened before the
+ * fork (SQLite forbids it): it opens its own.
  */
 static inline void
 tu_in_child(const char *what, void (*fn)(void *), void *arg)

@@ -1,0 +1,375 @@
+/* session.c — the sync conversation (see session.h, SPEC §7). No I/O: messages in, messages out. */
+#include "agent/session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/frame.h"
+#include "store/have.h"
+#include "store/log.h"
+
+/* Entries read from the store per RUN at most; the frame size caps it further. */
+#define RUN_READ_MAX 512
+
+typedef struct job {
+    uint8_t author[PROTO_KEY_BYTES];
+    uint64_t next, last; /* seqs still to send, inclusive */
+} job;
+
+struct agent_session {
+    store_db *db;
+    store_reader *rd;
+    agent_session_io io;
+    store_have_summary mine;
+    uint8_t office[PROTO_KEY_BYTES];
+    bool has_office;
+    bool reconciled; /* we know everything the peer lacked when we compared */
+    bool sent_done, peer_done, started;
+    int haves_expected, haves_got;
+    job *jobs;
+    size_t n_jobs, cap_jobs;
+    agent_session_stats stats;
+    uint8_t *buf; /* one message being built */
+};
+
+#define BUF_BYTES PROTO_FRAME_MAX_BYTES
+
+op_err
+agent_session_new(store_db *db, store_reader *rd, const agent_session_io *io,
+                  agent_session **out)
+{
+    agent_session *s = calloc(1, sizeof *s);
+    int olen = 0;
+    *out = NULL;
+    if (!s || !(s->buf = malloc(BUF_BYTES))) {
+        free(s);
+        return OP_E_NOMEM;
+    }
+    s->db = db;
+    s->rd = rd;
+    s->io = *io;
+    if (store_db_meta_get(db, "office_key", s->office, sizeof s->office, &olen) == OP_OK &&
+        olen == PROTO_KEY_BYTES)
+        s->has_office = true;
+    *out = s;
+    return OP_OK;
+}
+
+void
+agent_session_free(agent_session *s)
+{
+    if (!s)
+        return;
+    free(s->jobs);
+    free(s->buf);
+    free(s);
+}
+
+static op_err
+send_buf(agent_session *s, proto_wbuf *w, op_err built)
+{
+    if (built != OP_OK)
+        return built;
+    s->stats.msgs_out++;
+    return s->io.send(s->io.ctx, w->p, w->len);
+}
+
+/* Queues (or widens) the job for author; the office's log goes first: memberships and
+ * revocations matter most on a poor link (SPEC §7). */
+static op_err
+enqueue(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint64_t first, uint64_t last)
+{
+    if (first == 0 || first > last)
+        return OP_OK;
+    for (size_t i = 0; i < s->n_jobs; i++)
+        if (memcmp(s->jobs[i].author, author, PROTO_KEY_BYTES) == 0) {
+            if (first < s->jobs[i].next)
+                s->jobs[i].next = first;
+            if (last > s->jobs[i].last)
+                s->jobs[i].last = last;
+            return OP_OK;
+        }
+    if (s->n_jobs == s->cap_jobs) {
+        size_t ncap = s->cap_jobs ? s->cap_jobs * 2 : 64;
+        job *nj = realloc(s->jobs, ncap * sizeof *nj);
+        if (!nj)
+            return OP_E_NOMEM;
+        s->jobs = nj;
+        s->cap_jobs = ncap;
+    }
+    job j = {.next = first, .last = last};
+    memcpy(j.author, author, PROTO_KEY_BYTES);
+    bool urgent = s->has_office && memcmp(author, s->office, PROTO_KEY_BYTES) == 0;
+    if (urgent) {
+        memmove(s->jobs + 1, s->jobs, s->n_jobs * sizeof *s->jobs);
+        s->jobs[0] = j;
+    } else {
+        s->jobs[s->n_jobs] = j;
+    }
+    s->n_jobs++;
+    return OP_OK;
+}
+
+static void
+pop_job(agent_session *s)
+{
+    memmove(s->jobs, s->jobs + 1, (s->n_jobs - 1) * sizeof *s->jobs);
+    s->n_jobs--;
+}
+
+op_err
+agent_session_start(agent_session *s, uint64_t now_ms)
+{
+    proto_wbuf w;
+    op_err r;
+    if ((r = store_have_summary_get(s->db, &s->mine)) != OP_OK)
+        return r;
+    s->started = true;
+    proto_wbuf_init(&w, s->buf, BUF_BYTES);
+    return send_buf(s, &w, proto_msg_hello(&w, s->mine.root, s->mine.authors, now_ms));
+}
+
+static int
+cmp_head(const void *a, const void *b)
+{
+    return memcmp(((const proto_head_ref *)a)->author, ((const proto_head_ref *)b)->author,
+                  PROTO_KEY_BYTES);
+}
+
+/* The peer's heads in one bucket against ours: queue what it lacks. */
+static op_err
+on_have(agent_session *s, proto_msg *m)
+{
+    store_head *mine = NULL;
+    size_t n = 0;
+    op_err r;
+    if ((r = store_have_bucket(s->db, (unsigned)m->bucket, &mine, &n)) != OP_OK)
+        return r;
+    qsort(m->heads, m->n_heads, sizeof *m->heads, cmp_head);
+    for (size_t i = 0; i < n && r == OP_OK; i++) {
+        proto_head_ref key = {.author = mine[i].author};
+        proto_head_ref *theirs = bsearch(&key, m->heads, m->n_heads, sizeof *m->heads, cmp_head);
+        uint64_t peer_seq = theirs ? theirs->seq : 0;
+        if (peer_seq < mine[i].seq)
+            r = enqueue(s, mine[i].author, peer_seq + 1, mine[i].seq);
+    }
+    free(mine);
+    if (r == OP_OK && ++s->haves_got >= s->haves_expected)
+        s->reconciled = true;
+    return r;
+}
+
+static op_err
+on_buckets(agent_session *s, const proto_msg *m)
+{
+    store_head *mine = NULL;
+    proto_head_ref *refs = NULL;
+    size_t n = 0;
+    proto_wbuf w;
+    op_err r = OP_OK;
+    int differ = 0;
+    for (unsigned b = 0; b < PROTO_BUCKETS; b++)
+        differ += memcmp(m->buckets + b * PROTO_BUCKET_HASH_BYTES,
+                         s->mine.buckets + b * PROTO_BUCKET_HASH_BYTES,
+                         PROTO_BUCKET_HASH_BYTES) != 0;
+    s->haves_expected = differ;
+    if (differ == 0) { /* equal buckets but different roots cannot happen; treat as synced */
+        s->reconciled = true;
+        return OP_OK;
+    }
+    for (unsigned b = 0; b < PROTO_BUCKETS && r == OP_OK; b++) {
+        if (memcmp(m->buckets + b * PROTO_BUCKET_HASH_BYTES,
+                   s->mine.buckets + b * PROTO_BUCKET_HASH_BYTES, PROTO_BUCKET_HASH_BYTES) == 0)
+            continue;
+        if ((r = store_have_bucket(s->db, b, &mine, &n)) != OP_OK)
+            break;
+        if (n > PROTO_MSG_MAX_ITEMS) {
+            r = OP_E_TOOBIG; /* over a million authors: needs a finer split than buckets */
+        } else if (!(refs = calloc(n ? n : 1, sizeof *refs))) {
+            r = OP_E_NOMEM;
+        } else {
+            for (size_t i = 0; i < n; i++)
+                refs[i] = (proto_head_ref){mine[i].author, mine[i].seq};
+            proto_wbuf_init(&w, s->buf, BUF_BYTES);
+            r = send_buf(s, &w, proto_msg_heads(&w, PROTO_MSG_HAVE, b, refs, n));
+        }
+        free(refs);
+        free(mine);
+        refs = NULL;
+        mine = NULL;
+    }
+    return r;
+}
+
+static op_err
+on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
+{
+    store_ingested got;
+    proto_wbuf w;
+    proto_envelope first;
+    size_t bad;
+    op_err r;
+
+    /* Which author and where it starts: for the answer when the run does not connect. */
+    if ((r = proto_envelope_decode(m->items[0].env, m->items[0].env_len, &first)) != OP_OK)
+        return r;
+    r = store_log_ingest(s->db, s->rd, m->items, m->n_items, now_ms, &got, &bad);
+    if (r == OP_E_GAP) {
+        uint64_t head;
+        if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
+            return r;
+        proto_wbuf_init(&w, s->buf, BUF_BYTES);
+        return send_buf(s, &w, proto_msg_want(&w, first.author, head + 1));
+    }
+    if (r == OP_E_FORK || r == OP_E_CHAIN) {
+        /* The author wrote two different logs. The evidence is kept (forks table); the run is
+         * refused, but the session goes on for every other author. */
+        s->stats.forks++;
+        return OP_OK;
+    }
+    if (r != OP_OK)
+        return r; /* a forged or malformed run: the peer is broken or hostile */
+    s->stats.entries_received += got.stored;
+    s->stats.entries_already += got.already;
+    uint64_t head;
+    if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
+        return r;
+    if (got.stored && s->io.stored)
+        s->io.stored(s->io.ctx, first.author, head);
+    proto_head_ref ack = {first.author, head};
+    proto_wbuf_init(&w, s->buf, BUF_BYTES);
+    return send_buf(s, &w, proto_msg_heads(&w, PROTO_MSG_ACK, 0, &ack, 1));
+}
+
+op_err
+agent_session_recv(agent_session *s, const uint8_t *msg, size_t n, uint64_t now_ms)
+{
+    proto_msg m;
+    proto_wbuf w;
+    op_err r;
+    uint64_t head;
+
+    if ((r = proto_msg_decode(msg, n, &m)) != OP_OK)
+        return r;
+    s->stats.msgs_in++;
+    switch (m.type) {
+    case PROTO_MSG_HELLO:
+        s->stats.peer_clock_ms = m.now_ms;
+        s->stats.my_clock_ms = now_ms;
+        if (memcmp(m.root, s->mine.root, PROTO_ROOT_BYTES) == 0) {
+            s->reconciled = true; /* one round trip: nothing to do */
+            r = OP_OK;
+        } else {
+            proto_wbuf_init(&w, s->buf, BUF_BYTES);
+            r = send_buf(s, &w, proto_msg_buckets(&w, s->mine.buckets));
+        }
+        break;
+    case PROTO_MSG_BUCKETS:
+        r = on_buckets(s, &m);
+        break;
+    case PROTO_MSG_HAVE:
+        r = on_have(s, &m);
+        break;
+    case PROTO_MSG_RUN:
+        r = on_run(s, &m, now_ms);
+        break;
+    case PROTO_MSG_ACK:
+        for (size_t i = 0; i < m.n_heads && s->io.acked; i++)
+            s->io.acked(s->io.ctx, m.heads[i].author, m.heads[i].seq);
+        r = OP_OK;
+        break;
+    case PROTO_MSG_WANT:
+        if ((r = store_have_head(s->db, m.author, &head)) == OP_OK)
+            r = enqueue(s, m.author, m.seq, head);
+        break;
+    case PROTO_MSG_PING:
+        proto_wbuf_init(&w, s->buf, BUF_BYTES);
+        r = send_buf(s, &w, proto_msg_simple(&w, PROTO_MSG_PONG, m.nonce));
+        break;
+    case PROTO_MSG_PONG:
+        r = OP_OK;
+        break;
+    case PROTO_MSG_DONE:
+        s->peer_done = true;
+        r = OP_OK;
+        break;
+    default:
+        r = OP_E_MALFORMED;
+    }
+    proto_msg_free(&m);
+    return r;
+}
+
+/* Sends the next RUN of the first job, as many entries as fit in one frame and the budget. */
+static op_err
+send_one_run(agent_session *s, size_t budget, size_t *sent)
+{
+    job *j = &s->jobs[0];
+    store_run run;
+    proto_wbuf w;
+    op_err r;
+    uint64_t want = j->last - j->next + 1;
+
+    *sent = 0;
+    if ((r = store_log_read(s->db, j->author, j->next, want < RUN_READ_MAX ? want : RUN_READ_MAX,
+                            &run)) != OP_OK)
+        return r;
+    if (run.n == 0) { /* nothing held there (any more): the job is done */
+        store_run_free(&run);
+        pop_job(s);
+        return OP_OK;
+    }
+    size_t limit = budget < BUF_BYTES ? budget : BUF_BYTES, n = run.n;
+    while (n > 1 && proto_msg_run_size(run.items, n) > limit)
+        n = n * 3 / 4;
+    proto_wbuf_init(&w, s->buf, BUF_BYTES);
+    r = send_buf(s, &w, proto_msg_run(&w, run.items, n));
+    if (r == OP_OK) {
+        *sent = w.len;
+        s->stats.entries_sent += n;
+        j->next += n;
+        if (j->next > j->last)
+            pop_job(s);
+    }
+    store_run_free(&run);
+    return r;
+}
+
+op_err
+agent_session_pump(agent_session *s, size_t budget, bool *more)
+{
+    op_err r = OP_OK;
+    size_t sent;
+    while (s->n_jobs && budget > 0) {
+        if ((r = send_one_run(s, budget, &sent)) != OP_OK)
+            break;
+        budget = sent >= budget ? 0 : budget - sent;
+    }
+    if (r == OP_OK && s->reconciled && s->n_jobs == 0 && !s->sent_done) {
+        proto_wbuf w;
+        proto_wbuf_init(&w, s->buf, BUF_BYTES);
+        if ((r = send_buf(s, &w, proto_msg_simple(&w, PROTO_MSG_DONE, 0))) == OP_OK)
+            s->sent_done = true;
+    }
+    *more = s->n_jobs > 0;
+    return r;
+}
+
+op_err
+agent_session_push(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint64_t first,
+                   uint64_t last)
+{
+    return enqueue(s, author, first, last);
+}
+
+bool
+agent_session_synced(const agent_session *s)
+{
+    return s->sent_done && s->peer_done && s->n_jobs == 0;
+}
+
+const agent_session_stats *
+agent_session_stats_get(const agent_session *s)
+{
+    return &s->stats;
+}

@@ -1,0 +1,67 @@
+/*
+ * session.h — the sync conversation over one authenticated connection (SPEC §7), without any
+ * I/O: messages come in through agent_session_recv, go out through the send callback. The
+ * connection code (conn.c) frames and encrypts them; tests can wire two sessions together.
+ *
+ * 1. Both sides send HELLO with the root hash of their have-vector. Equal roots: nothing to do.
+ * 2. Otherwise both send BUCKETS (256 bucket hashes) and then, for each bucket that differs,
+ *    HAVE with their heads in it. Each side queues, per author, the run the other lacks.
+ * 3. Runs stream as RUN messages (one author each, sized to fit a frame), office logs first,
+ *    when the connection asks for more (agent_session_pump: back-pressure). The receiver
+ *    ingests each RUN in one transaction and answers with ACK (its durable head). A RUN that
+ *    does not connect to what the receiver holds (a gap) is answered with WANT, and the
+ *    sender goes back to that seq.
+ * 4. DONE says "I have sent all you lacked". Both DONE and nothing queued: synced. The session
+ *    stays up for live pushes (agent_session_push) until the connection closes.
+ */
+#ifndef OUTPOST_AGENT_SESSION_H
+#define OUTPOST_AGENT_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/msg.h"
+#include "store/db.h"
+#include "store/reader.h"
+
+typedef struct agent_session agent_session;
+
+typedef struct agent_session_io {
+    void *ctx;
+    /* Queues one message for the peer (copied). Non-OK ends the session. */
+    op_err (*send)(void *ctx, const uint8_t *msg, size_t n);
+    /* Entries of author up to seq were stored from this peer (for relaying onward; may be NULL). */
+    void (*stored)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq);
+    /* The peer durably holds author's log up to seq (may be NULL). */
+    void (*acked)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq);
+} agent_session_io;
+
+typedef struct agent_session_stats {
+    uint64_t entries_sent, entries_received, entries_already, msgs_in, msgs_out;
+    uint64_t forks; /* runs refused because they contradict a log held here */
+    uint64_t peer_clock_ms; /* peer's clock as of its HELLO (0 if none yet) */
+    uint64_t my_clock_ms;   /* ours at that moment */
+} agent_session_stats;
+
+/* db and rd are borrowed and must outlive the session. now_ms: clock for HELLO and receipts. */
+OP_MUST_CHECK op_err agent_session_new(store_db *db, store_reader *rd, const agent_session_io *io,
+                                       agent_session **out);
+void agent_session_free(agent_session *s);
+
+/* Sends HELLO. */
+OP_MUST_CHECK op_err agent_session_start(agent_session *s, uint64_t now_ms);
+/* Handles one message from the peer. A non-OK code ends the session (the caller logs it). */
+OP_MUST_CHECK op_err agent_session_recv(agent_session *s, const uint8_t *msg, size_t n,
+                                        uint64_t now_ms);
+/* Sends queued runs, up to about `budget` bytes of messages. *more is true if work remains. */
+OP_MUST_CHECK op_err agent_session_pump(agent_session *s, size_t budget, bool *more);
+/* Entries first..last of author are new here (written locally or received from another peer):
+ * queue them for this peer. If it lacks earlier ones it answers WANT and gets those too. */
+OP_MUST_CHECK op_err agent_session_push(agent_session *s, const uint8_t author[PROTO_KEY_BYTES],
+                                        uint64_t first, uint64_t last);
+/* True once both sides said DONE and nothing is queued. */
+bool agent_session_synced(const agent_session *s);
+const agent_session_stats *agent_session_stats_get(const agent_session *s);
+
+#endif

@@ -1,0 +1,1 @@
+op_unit_test(agent session)
