@@ -49,6 +49,32 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
     "  kpi TEXT NOT NULL, value REAL NOT NULL, at TEXT NOT NULL, note TEXT);"
     "CREATE INDEX kpi_values_kpi_at ON kpi_values(kpi, at);",
+    /* 1 -> 2: replication and membership */
+    /* peers this node dials; key NULL = accept whoever holds the network key there */
+    "CREATE TABLE peers("
+    "  addr TEXT PRIMARY KEY, key BLOB, added INTEGER NOT NULL,"
+    "  last_ok INTEGER, last_attempt INTEGER, last_error TEXT, next_retry INTEGER,"
+    "  fails INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    /* what each peer holds durably (from its ACKs); pending = own entries no office holds */
+    "CREATE TABLE acks("
+    "  peer BLOB NOT NULL, author INTEGER NOT NULL, seq INTEGER NOT NULL, at INTEGER,"
+    "  PRIMARY KEY(peer, author)) WITHOUT ROWID;"
+    /* a peer's last connection, by any path (for status and 'silent') */
+    "CREATE TABLE links("
+    "  key BLOB PRIMARY KEY, addr TEXT, connected INTEGER NOT NULL DEFAULT 0,"
+    "  last_seen INTEGER, last_sync INTEGER, clock_skew_ms INTEGER) WITHOUT ROWID;"
+    /* office: invitations, by the hash of their one-time token */
+    "CREATE TABLE invites("
+    "  token_hash BLOB PRIMARY KEY, name TEXT NOT NULL, site TEXT, created INTEGER NOT NULL,"
+    "  used_by BLOB, used_at INTEGER) WITHOUT ROWID;"
+    /* the membership list, projected from the office's member and revoke entries */
+    "CREATE TABLE members("
+    "  key BLOB PRIMARY KEY, name TEXT, site TEXT, role TEXT NOT NULL,"
+    "  admitted INTEGER, revoked_after INTEGER) WITHOUT ROWID;"
+    /* join requests seen (projected from join entries, readable by all) */
+    "CREATE TABLE joins("
+    "  author INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT, site TEXT, proof BLOB,"
+    "  ts INTEGER, PRIMARY KEY(author, seq)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION, "migrations");

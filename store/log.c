@@ -137,41 +137,54 @@ current_epoch(store_db *db, int64_t author, uint64_t *epoch, uint64_t *since)
     return store_db_code(rc);
 }
 
+/* Who must be able to read this node's bodies: itself and the office (SPEC §6). */
+static op_err
+readers(store_db *db, const store_identity *id, uint8_t out[2][PROTO_KEY_BYTES], size_t *n,
+        uint8_t tag[16])
+{
+    uint8_t office[PROTO_KEY_BYTES];
+    int olen = 0;
+    op_err r = store_db_meta_get(db, "office_key", office, sizeof office, &olen);
+    if (r != OP_OK && r != OP_E_NOTFOUND)
+        return r;
+    memcpy(out[0], id->pk, PROTO_KEY_BYTES);
+    *n = 1;
+    if (r == OP_OK && olen == PROTO_KEY_BYTES && memcmp(office, id->pk, PROTO_KEY_BYTES) != 0)
+        memcpy(out[(*n)++], office, PROTO_KEY_BYTES);
+    /* A tag of the set, so that a change of readers is noticed and starts a new epoch. */
+    crypto_generichash(tag, 16, out[0], *n * PROTO_KEY_BYTES, NULL, 0);
+    return OP_OK;
+}
+
 /* Starts epoch `epoch`: a fresh key sealed to every reader, published as a key entry. */
 static op_err
 new_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h, uint64_t epoch,
           uint64_t ts)
 {
-    uint8_t key[PROTO_EPOCH_KEY_BYTES], office[PROTO_KEY_BYTES], buf[1024];
+    uint8_t key[PROTO_EPOCH_KEY_BYTES], who[2][PROTO_KEY_BYTES], tag[16], buf[1024];
     proto_sealed sealed[2];
     proto_body kb;
     proto_wbuf w;
-    int olen = 0;
+    size_t n = 0;
     op_err r;
 
     proto_body_init(&kb, PROTO_KIND_KEY);
     proto_epoch_key_new(key);
     kb.epoch = epoch;
     kb.sealed = sealed;
-    memcpy(sealed[0].reader, id->pk, PROTO_KEY_BYTES);
-    if ((r = proto_seal_epoch_key(id->pk, key, sealed[0].box)) != OP_OK)
+    if ((r = readers(db, id, who, &n, tag)) != OP_OK)
         goto out;
-    kb.n_sealed = 1;
-    r = store_db_meta_get(db, "office_key", office, sizeof office, &olen);
-    if (r == OP_OK && olen == PROTO_KEY_BYTES && memcmp(office, id->pk, PROTO_KEY_BYTES) != 0) {
-        memcpy(sealed[1].reader, office, PROTO_KEY_BYTES);
-        if ((r = proto_seal_epoch_key(office, key, sealed[1].box)) != OP_OK)
+    for (size_t i = 0; i < n; i++) {
+        memcpy(sealed[i].reader, who[i], PROTO_KEY_BYTES);
+        if ((r = proto_seal_epoch_key(who[i], key, sealed[i].box)) != OP_OK)
             goto out;
-        kb.n_sealed = 2;
-    } else if (r != OP_OK && r != OP_E_NOTFOUND) {
-        goto out;
     }
+    kb.n_sealed = n;
     proto_wbuf_init(&w, buf, sizeof buf);
-    if ((r = proto_body_encode(&kb, &w)) != OP_OK)
-        goto out;
-    if ((r = append_one(db, id, h, PROTO_KIND_KEY, 0, buf, w.len, ts)) != OP_OK)
-        goto out;
-    if ((r = store_view_project(db, h->author, h->seq, ts, &kb)) != OP_OK)
+    if ((r = proto_body_encode(&kb, &w)) != OP_OK ||
+        (r = append_one(db, id, h, PROTO_KIND_KEY, 0, buf, w.len, ts)) != OP_OK ||
+        (r = store_view_project(db, h->author, h->seq, ts, &kb)) != OP_OK ||
+        (r = store_db_meta_put_blob(db, "epoch_readers", tag, sizeof tag)) != OP_OK)
         goto out;
     store_reader_remember(rd, h->author, epoch, key);
 out:
@@ -180,6 +193,35 @@ out:
     proto_body_fini(&kb);
     sodium_memzero(key, sizeof key);
     return r;
+}
+
+/* Kinds every member must read (SPEC §4): their bodies are never encrypted. */
+static bool
+plaintext_kind(uint64_t kind)
+{
+    return kind == PROTO_KIND_MEMBER || kind == PROTO_KIND_REVOKE || kind == PROTO_KIND_KEY ||
+           kind == PROTO_KIND_JOIN || kind == PROTO_KIND_RECEIPT;
+}
+
+/* Whether the current epoch can go on: not too old, and sealed to the readers wanted now. */
+static op_err
+epoch_is_current(store_db *db, const store_identity *id, uint64_t epoch, uint64_t since,
+                 uint64_t ts, bool *current)
+{
+    uint8_t who[2][PROTO_KEY_BYTES], want[16], have[16];
+    size_t n;
+    int len = 0;
+    op_err r;
+    *current = false;
+    if (epoch == 0 || ts < since || ts - since > STORE_EPOCH_MAX_AGE_MS)
+        return OP_OK;
+    if ((r = readers(db, id, who, &n, want)) != OP_OK)
+        return r;
+    r = store_db_meta_get(db, "epoch_readers", have, sizeof have, &len);
+    if (r != OP_OK && r != OP_E_NOTFOUND)
+        return r;
+    *current = r == OP_OK && len == (int)sizeof have && memcmp(have, want, sizeof have) == 0;
+    return OP_OK;
 }
 
 op_err
@@ -215,16 +257,25 @@ store_log_append(store_db *db, store_reader *rd, const store_identity *id, const
     /* Our own entries are filed in the order written even if the clock steps back, so that
      * "newest first" lists show the one just written first. */
     h.last_seen = ts > h.last_seen ? ts : h.last_seen + 1;
-    if (epoch == 0 || ts < since || ts - since > STORE_EPOCH_MAX_AGE_MS) {
-        if ((r = new_epoch(db, rd, id, &h, epoch + 1, ts)) != OP_OK)
+    if (plaintext_kind(b->kind)) {
+        if ((r = append_one(db, id, &h, b->kind, 0, plain, w.len, ts)) != OP_OK)
             goto fail;
-        epoch++;
+    } else {
+        bool current;
+        if ((r = epoch_is_current(db, id, epoch, since, ts, &current)) != OP_OK)
+            goto fail;
+        if (!current) {
+            if ((r = new_epoch(db, rd, id, &h, epoch + 1, ts)) != OP_OK)
+                goto fail;
+            epoch++;
+        }
+        if ((r = store_reader_epoch_key(rd, db, author, epoch, &key)) != OP_OK ||
+            (r = proto_seal_body(key, id->pk, h.seq + 1, b->kind, plain, w.len, sealed,
+                                 PROTO_BODY_MAX_BYTES, &n)) != OP_OK ||
+            (r = append_one(db, id, &h, b->kind, epoch, sealed, n, ts)) != OP_OK)
+            goto fail;
     }
-    if ((r = store_reader_epoch_key(rd, db, author, epoch, &key)) != OP_OK ||
-        (r = proto_seal_body(key, id->pk, h.seq + 1, b->kind, plain, w.len, sealed,
-                             PROTO_BODY_MAX_BYTES, &n)) != OP_OK ||
-        (r = append_one(db, id, &h, b->kind, epoch, sealed, n, ts)) != OP_OK ||
-        (r = store_view_project(db, author, h.seq, ts, b)) != OP_OK ||
+    if ((r = store_view_project(db, author, h.seq, ts, b)) != OP_OK ||
         (r = put_head(db, &h, h.last_seen)) != OP_OK)
         goto fail;
     if ((r = store_db_commit(db)) != OP_OK)

@@ -24,10 +24,11 @@ typedef struct store_appended {
 
 /*
  * Appends one entry with body b to id's own log, written at ts (ms), in one durable
- * transaction (synchronous=FULL). Bodies of kinds other than key are encrypted under the
- * current epoch key; when there is none, or it is older than STORE_EPOCH_MAX_AGE_MS, a new one
- * is made and a `key` entry sealing it to the readers (this node, and the office key in meta
- * "office_key" if any) is appended first, in the same transaction. Returns only after COMMIT:
+ * transaction (synchronous=FULL). Bodies of member, revoke, join and receipt entries are plain
+ * (every member must read them); others are encrypted under the current epoch key. When there
+ * is none, when it is older than STORE_EPOCH_MAX_AGE_MS, or when the readers changed (this
+ * node, and the office key in meta "office_key" if any), a new one is made and a `key` entry
+ * sealing it to the readers is appended first, in the same transaction. Returns only after COMMIT:
  * OP_OK means the entry survives a power cut. On failure nothing is stored.
  */
 OP_MUST_CHECK op_err store_log_append(store_db *db, store_reader *rd, const store_identity *id,
