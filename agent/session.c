@@ -235,7 +235,7 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
         return r;
     if (got.stored && s->io.stored)
-        s->io.stored(s->io.ctx, first.author, head);
+        s->io.stored(s->io.ctx, first.author, head - got.stored + 1, head);
     proto_head_ref ack = {first.author, head};
     proto_wbuf_init(&w, s->buf, BUF_BYTES);
     return send_buf(s, &w, proto_msg_heads(&w, PROTO_MSG_ACK, 0, &ack, 1));

@@ -31,8 +31,9 @@ typedef struct agent_session_io {
     void *ctx;
     /* Queues one message for the peer (copied). Non-OK ends the session. */
     op_err (*send)(void *ctx, const uint8_t *msg, size_t n);
-    /* Entries of author up to seq were stored from this peer (for relaying onward; may be NULL). */
-    void (*stored)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq);
+    /* Entries first..last of author were stored from this peer (to relay onward; may be NULL). */
+    void (*stored)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t first,
+                   uint64_t last);
     /* The peer durably holds author's log up to seq (may be NULL). */
     void (*acked)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq);
 } agent_session_io;

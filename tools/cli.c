@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "proto/seal.h"
+#include "proto/time.h"
 
 static void
 vsay(const cli_ctx *c, const char *fmt, va_list ap)
@@ -187,52 +188,10 @@ cli_parse_int(const char *s, long lo, long hi, long *out)
     return true;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 bool
 cli_parse_time(const char *s, uint64_t *ms)
 {
-    char date[11];
-    unsigned hh = 0, mi = 0, ss = 0, frac = 0;
-    int n = 0;
-    if (strlen(s) < 10)
-        return false;
-    memcpy(date, s, 10);
-    date[10] = '\0';
-    if (!proto_is_date(date))
-        return false;
-    const char *t = s + 10;
-    if (*t) {
-        if ((*t != 'T' && *t != ' ') || sscanf(t + 1, "%2u:%2u:%2u%n", &hh, &mi, &ss, &n) != 3 ||
-            n != 8 || hh > 23 || mi > 59 || ss > 60)
-            return false;
-        t += 1 + n;
-        if (*t == '.') {
-            int digits = 0;
-            for (t++; isdigit((unsigned char)*t); t++, digits++)
-                if (digits < 3)
-                    frac = frac * 10 + (unsigned)(*t - '0');
-            if (digits == 0)
-                return false;
-            for (; digits < 3; digits++)
-                frac *= 10;
-        }
-        if (strcmp(t, "Z") != 0 && strcmp(t, "+00:00") != 0)
-            return false;
-    }
-    int64_t days = days_from_civil(atoi(date), (unsigned)atoi(date + 5), (unsigned)atoi(date + 8));
-    *ms = (uint64_t)((days * 86400 + hh * 3600 + mi * 60 + ss) * 1000 + frac);
-    return true;
+    return proto_time_parse(s, ms);
 }
 
 void

@@ -1,0 +1,112 @@
+/*
+ * main.c — outpostd: runs a node (SPEC §8). Listens for peers, dials known peers and the office
+ * with capped, jittered backoff, keeps links alive, pushes new entries as they are written and
+ * relays what it receives. `--once` syncs with the known peers (or --peer) and exits: the
+ * engine behind `outpost sync --once`.
+ */
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+#include "agent/node.h"
+
+static const char usage[] =
+    "usage: outpostd [--dir DIR] [--listen HOST:PORT | --no-listen] [--once [--peer HOST:PORT]]\n"
+    "\n"
+    "Run an outpost node: replicate this node's logs with its peers and the office whenever a\n"
+    "link is there. Logs one line per event on stderr. Stops cleanly on SIGINT/SIGTERM;\n"
+    "SIGHUP reloads the peer list.\n"
+    "\n"
+    "  --dir DIR           the node (default $OUTPOST_DIR, else $XDG_DATA_HOME/outpost)\n"
+    "  --listen HOST:PORT  where to accept peers (default 0.0.0.0:7420)\n"
+    "  --no-listen         accept no peers; only dial\n"
+    "  --once              sync with every known peer (or --peer), then exit: 0 when all\n"
+    "                      synced, 3 when one failed (the reason is on stderr)\n"
+    "  --peer HOST:PORT    with --once: sync with this address\n";
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},  {"listen", required_argument, NULL, 'l'},
+        {"no-listen", no_argument, NULL, 'n'},  {"once", no_argument, NULL, 'o'},
+        {"peer", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    agent_options opt = {0};
+    char dirbuf[4096];
+    int c;
+
+    umask(077);
+    opterr = 0;
+    const char *d = getenv("OUTPOST_DIR"), *x = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (d && *d)
+        opt.dir = d;
+    else {
+        if (x && *x)
+            snprintf(dirbuf, sizeof dirbuf, "%s/outpost", x);
+        else
+            snprintf(dirbuf, sizeof dirbuf, "%s/.local/share/outpost", home ? home : ".");
+        opt.dir = dirbuf;
+    }
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': opt.dir = optarg; break;
+        case 'l': opt.listen = optarg; break;
+        case 'n': opt.listen = ""; break;
+        case 'o': opt.once = true; break;
+        case 'p': opt.once_peer = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        case ':':
+            fprintf(stderr, "outpostd: %s needs a value (see 'outpostd --help')\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "outpostd: unknown option '%s' (see 'outpostd --help')\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "outpostd: unexpected argument '%s' (see 'outpostd --help')\n", argv[optind]);
+        return 2;
+    }
+    if (opt.once_peer && !opt.once) {
+        fputs("outpostd: --peer goes with --once (see 'outpostd --help')\n", stderr);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fputs("outpostd: libsodium could not start\n", stderr);
+        return 3;
+    }
+    opt.progress = opt.once && isatty(STDERR_FILENO);
+    signal(SIGPIPE, SIG_IGN); /* a peer that vanishes is a closed connection, not a death */
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    agent_node node;
+    op_err r = agent_node_start(&node, &loop, &opt);
+    if (r != OP_OK) {
+        agent_node_stop(&node, NULL);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        agent_node_fini(&node);
+        uv_loop_close(&loop);
+        return r == OP_E_INVAL ? 2 : 3;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    int code = 0;
+    if (opt.once) {
+        if (opt.progress)
+            fputs("\r\033[K", stderr);
+        if (node.once_failed) {
+            fprintf(stderr, "outpostd: sync failed: %s\n", node.once_error);
+            code = 3;
+        }
+    }
+    agent_node_fini(&node);
+    uv_loop_close(&loop);
+    return code;
+}

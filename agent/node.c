@@ -1,0 +1,626 @@
+/* node.c — outpostd's node: listener, dialer, control socket, relaying (see node.h). */
+#include "agent/node.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent/conn.h"
+#include "agent/log.h"
+#include "proto/seal.h"
+#include "proto/time.h"
+#include "store/have.h"
+
+uint64_t
+agent_now_ms(void)
+{
+    const char *fixed = getenv("OUTPOST_NOW");
+    uint64_t ms;
+    if (fixed && *fixed && proto_time_parse(fixed, &ms))
+        return ms;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* ---- peers table: dialing and backoff ---- */
+
+/* 1 s, 2 s, 4 s ... capped at 5 min, with +-20 % jitter so that a team's agents do not all
+ * retry the office at the same instant after an outage. */
+static uint64_t
+backoff_ms(int fails)
+{
+    uint64_t d = AGENT_BACKOFF_MIN_MS;
+    for (int i = 1; i < fails && d < AGENT_BACKOFF_MAX_MS; i++)
+        d *= 2;
+    if (d > AGENT_BACKOFF_MAX_MS)
+        d = AGENT_BACKOFF_MAX_MS;
+    int64_t jitter = (int64_t)(d / 5);
+    return (uint64_t)((int64_t)d - jitter + (int64_t)randombytes_uniform((uint32_t)(2 * jitter + 1)));
+}
+
+static void
+peer_result(agent_node *n, const char *addr, bool ok, const char *why)
+{
+    sqlite3_stmt *st;
+    uint64_t now = agent_now_ms();
+    const char *sql = ok ? "UPDATE peers SET last_ok = ?2, last_error = NULL, fails = 0,"
+                           " next_retry = ?2 + ?3 WHERE addr = ?1"
+                         : "UPDATE peers SET last_error = ?4, fails = fails + 1,"
+                           " next_retry = ?2 + ?3 WHERE addr = ?1";
+    int fails = 0;
+    if (!ok && store_db_stmt(n->db, "SELECT fails FROM peers WHERE addr = ?", &st) == OP_OK) {
+        sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            fails = sqlite3_column_int(st, 0);
+        sqlite3_reset(st);
+    }
+    if (store_db_stmt(n->db, sql, &st) != OP_OK)
+        return;
+    sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (int64_t)now);
+    sqlite3_bind_int64(st, 3, (int64_t)(ok ? AGENT_BACKOFF_MIN_MS : backoff_ms(fails + 1)));
+    if (!ok)
+        sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+    OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping only; the log has the reason */
+    sqlite3_reset(st);
+}
+
+static agent_conn *
+conn_to(agent_node *n, const char *addr)
+{
+    for (agent_conn *c = n->conns; c; c = c->next)
+        if (c->initiator && strcmp(c->addr, addr) == 0 && c->state != CONN_CLOSING)
+            return c;
+    return NULL;
+}
+
+static void
+dial(agent_node *n, const char *addr, const uint8_t *key)
+{
+    agent_conn *c = agent_conn_new(n, true, addr, key);
+    sqlite3_stmt *st;
+    if (!c)
+        return;
+    c->next = n->conns;
+    n->conns = c;
+    if (store_db_stmt(n->db, "UPDATE peers SET last_attempt = ? WHERE addr = ?", &st) == OP_OK) {
+        sqlite3_bind_int64(st, 1, (int64_t)agent_now_ms());
+        sqlite3_bind_text(st, 2, addr, -1, SQLITE_TRANSIENT);
+        OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping only */
+        sqlite3_reset(st);
+    }
+    OP_IGNORE(agent_conn_dial(c)); /* a failure closes the conn, which reports why */
+}
+
+/* Dials every known peer that is due (all of them when `now`). */
+static void
+dial_due(agent_node *n, bool all)
+{
+    sqlite3_stmt *st;
+    if (n->stopping || n->opt.once)
+        return;
+    if (store_db_stmt(n->db, "SELECT addr, key FROM peers WHERE ?1 OR next_retry IS NULL"
+                             " OR next_retry <= ?2", &st) != OP_OK)
+        return;
+    sqlite3_bind_int(st, 1, all);
+    sqlite3_bind_int64(st, 2, (int64_t)agent_now_ms());
+    char addrs[64][300];
+    uint8_t keys[64][32];
+    bool has_key[64];
+    int k = 0;
+    while (k < 64 && sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(addrs[k], sizeof addrs[k], "%s", (const char *)sqlite3_column_text(st, 0));
+        has_key[k] = sqlite3_column_bytes(st, 1) == 32;
+        if (has_key[k])
+            memcpy(keys[k], sqlite3_column_blob(st, 1), 32);
+        k++;
+    }
+    sqlite3_reset(st);
+    for (int i = 0; i < k; i++)
+        if (!conn_to(n, addrs[i]))
+            dial(n, addrs[i], has_key[i] ? keys[i] : NULL);
+}
+
+/* ---- live pushes and relaying ---- */
+
+static void
+push_all(agent_node *n, agent_conn *except, const uint8_t author[32], uint64_t first,
+         uint64_t last)
+{
+    for (agent_conn *c = n->conns; c; c = c->next)
+        if (c != except && c->state == CONN_LIVE)
+            agent_conn_push(c, author, first, last);
+}
+
+/* New entries of our own (the CLI wrote them): push to every live peer. */
+static void
+push_own(agent_node *n)
+{
+    uint64_t head;
+    if (store_have_head(n->db, n->id->pk, &head) != OP_OK || head <= n->own_pushed)
+        return;
+    push_all(n, NULL, n->id->pk, n->own_pushed + 1, head);
+    n->own_pushed = head;
+}
+
+void
+agent_node_stored(agent_node *n, agent_conn *from, const uint8_t author[32], uint64_t first,
+                  uint64_t last)
+{
+    push_all(n, from, author, first, last); /* store-and-forward: relay at once */
+}
+
+void
+agent_node_acked(agent_node *n, agent_conn *c, const uint8_t author[32], uint64_t seq)
+{
+    sqlite3_stmt *st;
+    int64_t aid;
+    if (store_db_author_id(n->db, author, &aid) != OP_OK)
+        return;
+    if (store_db_stmt(n->db, "INSERT INTO acks(peer, author, seq, at) VALUES(?, ?, ?, ?)"
+                             " ON CONFLICT(peer, author) DO UPDATE SET seq = max(seq, excluded.seq),"
+                             " at = excluded.at", &st) != OP_OK)
+        return;
+    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, aid);
+    sqlite3_bind_int64(st, 3, (int64_t)seq);
+    sqlite3_bind_int64(st, 4, (int64_t)agent_now_ms());
+    OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping: a lost ack is sent again */
+    sqlite3_reset(st);
+}
+
+static void
+link_update(agent_node *n, agent_conn *c, bool connected, bool synced)
+{
+    sqlite3_stmt *st;
+    const agent_session_stats *s = c->session ? agent_session_stats_get(c->session) : NULL;
+    if (store_db_stmt(n->db,
+                      "INSERT INTO links(key, addr, connected, last_seen, last_sync, clock_skew_ms)"
+                      " VALUES(?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?4 END, ?6)"
+                      " ON CONFLICT(key) DO UPDATE SET addr = excluded.addr,"
+                      " connected = excluded.connected, last_seen = excluded.last_seen,"
+                      " last_sync = coalesce(excluded.last_sync, last_sync),"
+                      " clock_skew_ms = coalesce(excluded.clock_skew_ms, clock_skew_ms)",
+                      &st) != OP_OK)
+        return;
+    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, c->addr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, connected);
+    sqlite3_bind_int64(st, 4, (int64_t)agent_now_ms());
+    sqlite3_bind_int(st, 5, synced);
+    if (s && s->peer_clock_ms)
+        sqlite3_bind_int64(st, 6, (int64_t)s->peer_clock_ms - (int64_t)s->my_clock_ms);
+    OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping for status */
+    sqlite3_reset(st);
+}
+
+void
+agent_node_conn_ready(agent_node *n, agent_conn *c)
+{
+    char k[9];
+    agent_short_key(c->peer, k);
+    if (!c->synced_reported) { /* just became live */
+        /* Two links to one peer (both dialled at once): keep the one dialled by the smaller key. */
+        for (agent_conn *o = n->conns; o; o = o->next)
+            if (o != c && o->state == CONN_LIVE && memcmp(o->peer, c->peer, 32) == 0) {
+                bool mine_smaller = memcmp(n->id->pk, c->peer, 32) < 0;
+                agent_conn *drop = (c->initiator == mine_smaller) ? o : c;
+                agent_conn_close(drop, "already connected to this peer");
+                if (drop == c)
+                    return;
+            }
+        agent_log("connected to %s at %s (%s)", k, c->addr, c->initiator ? "dialled" : "accepted");
+        link_update(n, c, true, false);
+        if (c->initiator)
+            peer_result(n, c->addr, true, NULL);
+        return;
+    }
+    const agent_session_stats *s = agent_session_stats_get(c->session);
+    agent_log("in sync with %s: sent %llu, received %llu new entries", k,
+              (unsigned long long)s->entries_sent, (unsigned long long)s->entries_received);
+    link_update(n, c, true, true);
+    if (n->opt.once)
+        agent_conn_finish(c, "synced");
+}
+
+void
+agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synced)
+{
+    char k[9] = "?";
+    bool was_live = c->session != NULL;
+    for (agent_conn **p = &n->conns; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    if (was_live) {
+        agent_short_key(c->peer, k);
+        link_update(n, c, false, synced);
+    }
+    agent_log("%s %s: %s", was_live ? "disconnected from" : "no link to",
+              was_live ? k : c->addr, why);
+    if (c->initiator && !(synced || (was_live && strstr(why, "goodbye"))))
+        peer_result(n, c->addr, false, why);
+    if (n->opt.once) {
+        if (synced)
+            n->once_done++;
+        else {
+            n->once_failed++;
+            snprintf(n->once_error, sizeof n->once_error, "%s: %s", c->addr, why);
+        }
+        if (n->once_done + n->once_failed >= n->once_dialled)
+            agent_node_stop(n, NULL);
+    }
+}
+
+/* ---- listener ---- */
+
+static void
+on_accept(uv_stream_t *server, int status)
+{
+    agent_node *n = server->data;
+    if (status < 0 || n->stopping)
+        return;
+    agent_conn *c = agent_conn_new(n, false, NULL, NULL);
+    if (!c)
+        return;
+    c->next = n->conns;
+    n->conns = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        agent_conn_close(c, "accept failed");
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+        char ip[64] = "?";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
+    }
+    agent_conn_accepted(c);
+}
+
+static op_err
+listen_on(agent_node *n, const char *spec)
+{
+    char host[256] = "0.0.0.0";
+    int port = AGENT_DEFAULT_PORT;
+    struct sockaddr_storage ss;
+    const char *colon = strrchr(spec, ':');
+    if (colon) {
+        size_t hl = (size_t)(colon - spec);
+        if (hl >= sizeof host)
+            return OP_E_INVAL;
+        memcpy(host, spec, hl);
+        host[hl] = '\0';
+        port = atoi(colon + 1);
+    }
+    if (port < 0 || port > 65535 ||
+        (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
+         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)) {
+        agent_log("cannot listen on '%s': give HOST:PORT with a numeric address", spec);
+        return OP_E_INVAL;
+    }
+    uv_tcp_init(n->loop, &n->listener);
+    n->listener.data = n;
+    n->listening = true;
+    int rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&ss, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&n->listener, 128, on_accept);
+    if (rc != 0) {
+        agent_log("cannot listen on %s: %s", spec, uv_strerror(rc));
+        return OP_E_IO;
+    }
+    agent_log("listening on %s", spec);
+    return OP_OK;
+}
+
+/* ---- control socket: one line in, one line out ---- */
+
+typedef struct ctl_client {
+    uv_pipe_t pipe;
+    agent_node *n;
+    char line[128];
+    size_t len;
+} ctl_client;
+
+static void
+ctl_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+typedef struct ctl_write {
+    uv_write_t req;
+    ctl_client *cl;
+    char text[256];
+} ctl_write;
+
+static void
+ctl_written(uv_write_t *req, int status)
+{
+    ctl_write *w = (ctl_write *)req;
+    (void)status;
+    uv_close((uv_handle_t *)&w->cl->pipe, ctl_closed);
+    free(w);
+}
+
+static void
+ctl_reply(ctl_client *cl, const char *text)
+{
+    ctl_write *w = malloc(sizeof *w);
+    if (!w) {
+        uv_close((uv_handle_t *)&cl->pipe, ctl_closed);
+        return;
+    }
+    w->cl = cl;
+    snprintf(w->text, sizeof w->text, "%s\n", text);
+    uv_buf_t buf = uv_buf_init(w->text, (unsigned)strlen(w->text));
+    if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &buf, 1, ctl_written) != 0) {
+        free(w);
+        uv_close((uv_handle_t *)&cl->pipe, ctl_closed);
+    }
+}
+
+static void
+ctl_command(ctl_client *cl, const char *cmd)
+{
+    agent_node *n = cl->n;
+    if (strcmp(cmd, "nudge") == 0) {
+        push_own(n);
+        ctl_reply(cl, "ok");
+    } else if (strcmp(cmd, "sync") == 0) {
+        dial_due(n, true);
+        push_own(n);
+        ctl_reply(cl, "ok");
+    } else if (strcmp(cmd, "stop") == 0) {
+        ctl_reply(cl, "ok");
+        agent_node_stop(n, "asked to stop");
+    } else {
+        ctl_reply(cl, "error unknown command");
+    }
+}
+
+static void
+ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    ctl_client *cl = h->data;
+    (void)suggested;
+    buf->base = cl->line + cl->len;
+    buf->len = sizeof cl->line - 1 - cl->len;
+}
+
+static void
+ctl_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    ctl_client *cl = s->data;
+    (void)buf;
+    if (nread < 0 || (nread == 0 && cl->len == sizeof cl->line - 1)) {
+        uv_close((uv_handle_t *)&cl->pipe, ctl_closed);
+        return;
+    }
+    cl->len += (size_t)nread;
+    cl->line[cl->len] = '\0';
+    char *nl = strchr(cl->line, '\n');
+    if (nl) {
+        *nl = '\0';
+        uv_read_stop(s);
+        ctl_command(cl, cl->line);
+    } else if (cl->len == sizeof cl->line - 1) {
+        uv_close((uv_handle_t *)&cl->pipe, ctl_closed);
+    }
+}
+
+static void
+on_ctl(uv_stream_t *server, int status)
+{
+    agent_node *n = server->data;
+    ctl_client *cl;
+    if (status < 0 || !(cl = calloc(1, sizeof *cl)))
+        return;
+    cl->n = n;
+    uv_pipe_init(n->loop, &cl->pipe, 0);
+    cl->pipe.data = cl;
+    if (uv_accept(server, (uv_stream_t *)&cl->pipe) != 0 ||
+        uv_read_start((uv_stream_t *)&cl->pipe, ctl_alloc, ctl_read) != 0)
+        uv_close((uv_handle_t *)&cl->pipe, ctl_closed);
+}
+
+static op_err
+ctl_open(agent_node *n)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", n->opt.dir, AGENT_CTL_SOCKET);
+    uv_pipe_init(n->loop, &n->ctl, 0);
+    n->ctl.data = n;
+    n->ctl_open = true;
+    int rc = uv_pipe_bind(&n->ctl, path);
+    if (rc == UV_EADDRINUSE) {
+        /* A socket file is there: an agent that is alive, or one that died without cleaning. */
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof sa.sun_path) {
+            agent_log("the path %s is too long for a control socket", path);
+            return OP_E_INVAL;
+        }
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (alive) {
+            agent_log("another outpostd is already running for %s", n->opt.dir);
+            return OP_E_BUSY;
+        }
+        unlink(path);
+        rc = uv_pipe_bind(&n->ctl, path);
+    }
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&n->ctl, 16, on_ctl);
+    if (rc != 0) {
+        agent_log("cannot open the control socket %s: %s", path, uv_strerror(rc));
+        return OP_E_IO;
+    }
+    return OP_OK;
+}
+
+/* ---- the rest ---- */
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+    agent_node *n = s->data;
+    if (signum == SIGHUP) {
+        agent_log("SIGHUP: reloading peers");
+        dial_due(n, true);
+        return;
+    }
+    agent_node_stop(n, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+    agent_node *n = t->data;
+    push_own(n);
+    dial_due(n, false);
+    if (n->opt.once && n->opt.progress) {
+        uint64_t sent = 0, recv = 0;
+        for (agent_conn *c = n->conns; c; c = c->next)
+            if (c->session) {
+                sent += agent_session_stats_get(c->session)->entries_sent;
+                recv += agent_session_stats_get(c->session)->entries_received;
+            }
+        fprintf(stderr, "\rsyncing: %llu entries sent, %llu received", (unsigned long long)sent,
+                (unsigned long long)recv);
+    }
+}
+
+op_err
+agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt)
+{
+    char path[PATH_MAX];
+    op_err r;
+
+    memset(n, 0, sizeof *n);
+    n->loop = loop;
+    n->opt = *opt;
+    if ((r = store_identity_load(opt->dir, &n->id)) != OP_OK) {
+        agent_log("cannot load %s/%s: %s", opt->dir, STORE_IDENTITY_FILE, op_strerror(r));
+        return r;
+    }
+    snprintf(path, sizeof path, "%s/%s", opt->dir, STORE_DB_FILE);
+    if ((r = store_db_open(path, 0, &n->db)) != OP_OK) {
+        agent_log("cannot open %s: %s", path, op_strerror(r));
+        return r;
+    }
+    if ((r = store_reader_new(n->id, &n->rd)) != OP_OK)
+        return r;
+    snprintf(path, sizeof path, "%s/network.key", opt->dir);
+    if ((r = store_keyfile_read(path, n->netkey, sizeof n->netkey)) != OP_OK) {
+        agent_log(r == OP_E_NOTFOUND ? "this node has not joined a team: run 'outpost join CODE'"
+                                     : "cannot read %s: %s", path, op_strerror(r));
+        return r;
+    }
+    OP_IGNORE(store_have_head(n->db, n->id->pk, &n->own_pushed)); /* 0 on failure: all resent */
+    /* Links left "connected" by an agent that was killed are not connected now. */
+    OP_IGNORE(store_db_exec(n->db, "UPDATE links SET connected = 0")); /* status only */
+    if (!opt->once && (r = ctl_open(n)) != OP_OK)
+        return r;
+    const char *listen = opt->listen ? opt->listen : (opt->once ? "" : "0.0.0.0:7420");
+    if (*listen && (r = listen_on(n, listen)) != OP_OK)
+        return r;
+    int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(loop, &n->sig[i]);
+        n->sig[i].data = n;
+        uv_signal_start(&n->sig[i], on_signal, sigs[i]);
+    }
+    uv_timer_init(loop, &n->tick);
+    n->tick.data = n;
+    uv_timer_start(&n->tick, on_tick, 1000, 1000);
+    if (opt->once) {
+        if (opt->once_peer) {
+            dial(n, opt->once_peer, NULL);
+            n->once_dialled = 1;
+        } else {
+            sqlite3_stmt *st;
+            char addrs[64][300];
+            int k = 0;
+            if ((r = store_db_stmt(n->db, "SELECT addr FROM peers ORDER BY addr", &st)) != OP_OK)
+                return r;
+            while (k < 64 && sqlite3_step(st) == SQLITE_ROW)
+                snprintf(addrs[k++], sizeof addrs[0], "%s", sqlite3_column_text(st, 0));
+            sqlite3_reset(st);
+            for (int i = 0; i < k; i++)
+                dial(n, addrs[i], NULL);
+            n->once_dialled = k;
+            if (k == 0) {
+                snprintf(n->once_error, sizeof n->once_error,
+                         "no peers known: add one with 'outpost peers add HOST:PORT'");
+                n->once_failed = 1;
+                agent_node_stop(n, NULL);
+            }
+        }
+    } else {
+        dial_due(n, true);
+    }
+    return OP_OK;
+}
+
+static void
+noop_close(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void
+agent_node_stop(agent_node *n, const char *why)
+{
+    if (n->stopping)
+        return;
+    n->stopping = true;
+    if (why)
+        agent_log("stopping (%s)", why);
+    for (agent_conn *c = n->conns; c; c = c->next)
+        if (c->state == CONN_LIVE)
+            agent_conn_finish(c, "agent stopping");
+        else
+            agent_conn_close(c, "agent stopping");
+    if (n->listening)
+        uv_close((uv_handle_t *)&n->listener, noop_close);
+    if (n->ctl_open) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", n->opt.dir, AGENT_CTL_SOCKET);
+        uv_close((uv_handle_t *)&n->ctl, noop_close);
+        unlink(path);
+    }
+    for (int i = 0; i < 3; i++)
+        if (uv_is_active((uv_handle_t *)&n->sig[i]) || n->sig[i].data)
+            uv_close((uv_handle_t *)&n->sig[i], noop_close);
+    if (n->tick.data)
+        uv_close((uv_handle_t *)&n->tick, noop_close);
+}
+
+void
+agent_node_fini(agent_node *n)
+{
+    store_reader_free(n->rd);
+    store_db_close(n->db);
+    store_identity_free(n->id);
+    sodium_memzero(n->netkey, sizeof n->netkey);
+}

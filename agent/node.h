@@ -1,0 +1,78 @@
+/*
+ * node.h — outpostd's node: the libuv loop, the store, the listener, the dialer with backoff,
+ * the control socket for the CLI, signals, and the live connections (SPEC §7-§8).
+ */
+#ifndef OUTPOST_AGENT_NODE_H
+#define OUTPOST_AGENT_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proto/hs.h"
+#include "store/db.h"
+#include "store/keyfile.h"
+#include "store/reader.h"
+
+#define AGENT_DEFAULT_PORT 7420
+#define AGENT_CTL_SOCKET "outpostd.sock"
+#define AGENT_HANDSHAKE_TIMEOUT_MS 10000
+#define AGENT_KEEPALIVE_MS 10000
+#define AGENT_DEAD_AFTER_MS 30000
+#define AGENT_BACKOFF_MIN_MS 1000
+#define AGENT_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define AGENT_WRITE_HIGH_WATER (512 * 1024)
+
+typedef struct agent_conn agent_conn;
+
+typedef struct agent_options {
+    const char *dir;
+    const char *listen;     /* "HOST:PORT", or NULL for 0.0.0.0:7420; "" = do not listen */
+    const char *once_peer;  /* --once: sync with this HOST:PORT (NULL: every known peer), exit */
+    bool once;
+    bool progress;          /* --once: a progress line on stderr */
+} agent_options;
+
+typedef struct agent_node {
+    uv_loop_t *loop;
+    agent_options opt;
+    store_db *db;
+    store_identity *id;
+    store_reader *rd;
+    uint8_t netkey[PROTO_NETKEY_BYTES];
+    uv_tcp_t listener;
+    bool listening;
+    uv_pipe_t ctl;
+    bool ctl_open;
+    uv_signal_t sig[3];
+    uv_timer_t tick; /* dialing, backoff, flushing */
+    agent_conn *conns;
+    bool stopping;
+    int exit_code;
+    /* --once bookkeeping */
+    int once_dialled, once_done, once_failed;
+    char once_error[1024];
+    uint64_t own_pushed; /* own head already pushed to live sessions */
+} agent_node;
+
+/* Opens the node in opt->dir (store, identity, network key) and starts listening, dialing and
+ * serving the control socket on loop. Codes: OP_E_NOTFOUND (no node, or no network key: not
+ * joined yet), store codes, OP_E_IO (cannot listen: message logged). */
+OP_MUST_CHECK op_err agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt);
+/* Closes everything; the loop then runs out. */
+void agent_node_stop(agent_node *n, const char *why);
+/* Frees what start allocated, after the loop has finished. */
+void agent_node_fini(agent_node *n);
+
+/* Wall-clock ms (OUTPOST_NOW fixes it, as for the CLI): for what is written and shown.
+ * Timeouts use the loop's monotonic clock instead. */
+uint64_t agent_now_ms(void);
+
+/* Called by connections (conn.c). */
+void agent_node_conn_ready(agent_node *n, agent_conn *c);
+void agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synced);
+void agent_node_stored(agent_node *n, agent_conn *from, const uint8_t author[32], uint64_t first,
+                       uint64_t last);
+void agent_node_acked(agent_node *n, agent_conn *c, const uint8_t author[32], uint64_t seq);
+
+#endif
