@@ -202,6 +202,21 @@ link_update(agent_node *n, agent_conn *c, bool connected, bool synced)
     sqlite3_reset(st);
 }
 
+/* A peer added without a key is pinned to the key it proved on first contact: from then on
+ * only that node is accepted at that address (like ssh's known_hosts). */
+static void
+pin_key(agent_node *n, agent_conn *c)
+{
+    sqlite3_stmt *st;
+    if (store_db_stmt(n->db, "UPDATE peers SET key = ? WHERE addr = ? AND key IS NULL", &st) !=
+        OP_OK)
+        return;
+    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, c->addr, -1, SQLITE_TRANSIENT);
+    OP_IGNORE(store_db_code(sqlite3_step(st))); /* unpinned, it is simply checked less */
+    sqlite3_reset(st);
+}
+
 void
 agent_node_conn_ready(agent_node *n, agent_conn *c)
 {
@@ -219,8 +234,10 @@ agent_node_conn_ready(agent_node *n, agent_conn *c)
             }
         agent_log("connected to %s at %s (%s)", k, c->addr, c->initiator ? "dialled" : "accepted");
         link_update(n, c, true, false);
-        if (c->initiator)
+        if (c->initiator) {
             peer_result(n, c->addr, true, NULL);
+            pin_key(n, c);
+        }
         return;
     }
     const agent_session_stats *s = agent_session_stats_get(c->session);

@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "proto/seal.h"
 #include "proto/time.h"
@@ -269,4 +273,28 @@ void
 cli_bind_text(sqlite3_stmt *st, void *arg)
 {
     sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+}
+
+bool
+cli_agent_call(const char *dir, const char *cmd)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char reply[64];
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
+    if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/outpostd.sock", dir) >=
+        sizeof sa.sun_path)
+        return false;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (ok && cmd) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "%s\n", cmd);
+        ok = write(fd, line, (size_t)n) == n && read(fd, reply, sizeof reply) > 0;
+    }
+    close(fd);
+    return ok;
 }

@@ -69,6 +69,10 @@ bool cli_parse_time(const char *s, uint64_t *ms);
 /* The UTC date of ms as YYYY-MM-DD (out needs 11 bytes). */
 void cli_date(uint64_t ms, char out[11]);
 
+/* The agent for dir: true if one answers on its control socket. With cmd (e.g. "nudge",
+ * "sync"), sends it and waits briefly for the answer. Never fails loudly: no agent is normal. */
+bool cli_agent_call(const char *dir, const char *cmd);
+
 /* Registers b64(blob) and short_key(blob) on a connection, for queries that print keys. */
 int cli_sql_functions(sqlite3 *h);
 
@@ -90,12 +94,28 @@ void cli_table_add(cli_table *t, const char *const *cells);
 void cli_table_print(cli_table *t);
 void cli_table_free(cli_table *t);
 
+/* Every peer: dialled ones (peers) and those only seen connecting in (links). */
+#define CLI_PEERS_SQL                                                                                  \
+    "WITH all_peers AS ("                                                                          \
+    "  SELECT p.addr AS addr, coalesce(p.key, l.key) AS key, coalesce(l.connected, 0) AS connected," \
+    "   l.last_sync AS last_sync, p.last_error AS last_error, p.next_retry AS next_retry,"         \
+    "   p.fails AS fails, l.clock_skew_ms AS skew"                                                 \
+    "  FROM peers p LEFT JOIN links l ON l.key = p.key OR (p.key IS NULL AND l.addr = p.addr)"     \
+    "  UNION ALL SELECT l.addr, l.key, l.connected, l.last_sync, NULL, NULL, 0, l.clock_skew_ms"   \
+    "  FROM links l WHERE NOT EXISTS (SELECT 1 FROM peers p WHERE p.key = l.key"              \
+    "   OR (p.key IS NULL AND p.addr = l.addr)))"
+
+/* An ms timestamp as ISO 8601 UTC in SQL. */
+#define CLI_ISO(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
+
 /* The subcommands. */
 int cli_init_main(cli_ctx *c, int argc, char **argv);
 int cli_checkin_main(cli_ctx *c, int argc, char **argv);
 int cli_kpi_main(cli_ctx *c, int argc, char **argv);
 int cli_log_main(cli_ctx *c, int argc, char **argv);
 int cli_status_main(cli_ctx *c, int argc, char **argv);
+int cli_peers_main(cli_ctx *c, int argc, char **argv);
+int cli_sync_main(cli_ctx *c, int argc, char **argv);
 int cli_verify_main(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -229,6 +229,7 @@ cli_checkin_main(cli_ctx *c, int argc, char **argv)
         code = cli_fail_err(c, r, "check-in not saved");
         goto out;
     }
+    OP_IGNORE(cli_agent_call(c->dir, "nudge")); /* a running agent pushes it now; else later */
     if (c->json) {
         int64_t arg[1] = {(int64_t)done.seq};
         code = cli_print_json(c, &n,

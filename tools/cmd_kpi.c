@@ -114,6 +114,7 @@ save(cli_ctx *c, cli_node *n, const proto_body *b, const char *what)
     op_err r = store_log_append(n->db, n->rd, n->id, b, c->now_ms, &done);
     if (r != OP_OK)
         return cli_fail_err(c, r, "not saved");
+    OP_IGNORE(cli_agent_call(c->dir, "nudge")); /* a running agent pushes it now; else later */
     if (c->json) {
         char sql[256];
         snprintf(sql, sizeof sql,

@@ -13,16 +13,76 @@ static const char help[] =
 
 /* One row: everything status shows. */
 #define STATUS_SQL                                                                                 \
-    "WITH me AS (SELECT (SELECT v FROM meta WHERE k = 'key') AS key,"                              \
+    CLI_PEERS_SQL ","                                                                              \
+    " me AS (SELECT (SELECT v FROM meta WHERE k = 'key') AS key,"                              \
     "  (SELECT v FROM meta WHERE k = 'name') AS name,"                                             \
     "  (SELECT v FROM meta WHERE k = 'role') AS role,"                                             \
     "  nullif((SELECT v FROM meta WHERE k = 'site'), '') AS site),"                                \
     " own AS (SELECT coalesce((SELECT head_seq FROM authors WHERE key = me.key), 0) AS n,"         \
     "  (SELECT max(ts) FROM checkins c JOIN authors a ON a.id = c.author WHERE a.key = me.key)"    \
     "   AS last_checkin FROM me),"                                                                 \
-    " acked AS (SELECT coalesce((SELECT v FROM meta WHERE k = 'office_acked_seq'), 0) AS n)"
+    /* what an office holds of ours: its acks (receipts that travel through colleagues count too,
+     * once they exist) */                                                                        \
+    " acked AS (SELECT coalesce((SELECT max(k.seq) FROM acks k JOIN authors a ON a.id = k.author"  \
+    "  WHERE a.key = (SELECT key FROM me) AND k.peer = (SELECT v FROM meta"                        \
+    "  WHERE k = 'office_key')), 0) AS n)"
 
-#define ISO(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
+#define ISO CLI_ISO
+
+typedef struct status_args {
+    const char *dir;
+    bool agent;
+} status_args;
+
+static void
+bind_status(sqlite3_stmt *st, void *arg)
+{
+    const status_args *a = arg;
+    sqlite3_bind_text(st, 1, a->dir, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, a->agent ? "true" : "false", -1, SQLITE_STATIC);
+}
+
+/* One line per peer: the answer to "why is this not synced?". */
+static void
+print_peers(cli_node *n, uint64_t now_ms, bool agent)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(store_db_handle(n->db),
+                           CLI_PEERS_SQL " SELECT addr, coalesce(short_key(key), '?'), connected,"
+                                         " strftime('%Y-%m-%d %H:%M UTC', last_sync / 1000,"
+                                         " 'unixepoch'), last_error, next_retry, fails FROM"
+                                         " all_peers ORDER BY addr",
+                           -1, &st, NULL) != SQLITE_OK) {
+        puts("peers     (could not be read)");
+        return;
+    }
+    int rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *addr = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        const char *sync = (const char *)sqlite3_column_text(st, 3);
+        const char *err = (const char *)sqlite3_column_text(st, 4);
+        printf("%s%s (%s): ", rows++ ? "          " : "peers     ", addr ? addr : "?", key);
+        if (sqlite3_column_int(st, 2))
+            printf("linked; last sync %s\n", sync ? sync : "in progress");
+        else {
+            printf("not linked; last sync %s", sync ? sync : "never");
+            if (err)
+                printf("; last attempt failed: %s", err);
+            if (agent && sqlite3_column_type(st, 5) != SQLITE_NULL) {
+                int64_t wait = sqlite3_column_int64(st, 5) - (int64_t)now_ms;
+                if (wait > 0)
+                    printf("; next try in %llds", (long long)((wait + 999) / 1000));
+                else
+                    printf("; next try now");
+            }
+            putchar('\n');
+        }
+    }
+    sqlite3_finalize(st);
+    if (!rows)
+        puts("peers     none: 'outpost join CODE' adds the office, 'outpost peers add' others");
+}
 
 int
 cli_status_main(cli_ctx *c, int argc, char **argv)
@@ -38,6 +98,7 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
         return cli_usage(c, "unexpected argument '%s'", argv[optind]);
     if ((code = cli_node_open(c, &n)) != CLI_OK)
         return code;
+    status_args agent = {c->dir, cli_agent_call(c->dir, NULL)};
     if (c->json) {
         code = cli_print_json(
             c, &n,
@@ -47,9 +108,14 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
                        " (SELECT count(*) FROM authors WHERE head_seq > 0),"
                        " 'pending', CASE me.role WHEN 'office' THEN 0 ELSE"
                        " max(own.n - acked.n, 0) END, 'forks', (SELECT count(*) FROM forks),"
-                       " 'last_checkin', " ISO("own.last_checkin") ", 'peers', json('[]'))"
+                       " 'last_checkin', " ISO("own.last_checkin") ", 'agent', json(?2),"
+                       " 'peers', (SELECT coalesce(json_group_array(json_object('addr', addr,"
+                       " 'key', b64(key), 'connected', json(CASE connected WHEN 1 THEN 'true'"
+                       " ELSE 'false' END), 'last_sync', " ISO("last_sync") ", 'last_error',"
+                       " last_error, 'next_retry', " ISO("next_retry") ", 'clock_skew_ms', skew)),"
+                       " '[]') FROM (SELECT * FROM all_peers ORDER BY addr)))"
                        " FROM me, own, acked",
-            cli_bind_text, (void *)c->dir);
+            bind_status, &agent);
         cli_node_close(&n);
         return code;
     }
@@ -64,6 +130,8 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
                                            " strftime('%Y-%m-%d %H:%M UTC', own.last_checkin"
                                            " / 1000, 'unixepoch') FROM me, own, acked",
                                 -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        bind_status(st, &agent);
     if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
         code = cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n.db));
         sqlite3_finalize(st);
@@ -83,11 +151,14 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
         printf("pending   0 (this node is the office)\n");
     else
         printf("pending   %lld of your entries not yet at the office%s\n", pending,
-               pending ? ": no peers are configured, so they wait here, safe and signed" : "");
+               pending ? " (they wait here, safe and signed, until a link appears)" : "");
+    printf("agent     %s\n", agent.agent ? "running"
+                                         : "not running: start 'outpostd', or run "
+                                           "'outpost sync --once'");
     if (forks)
         printf("forks     %lld (an author wrote two different entries with one seq; see "
                "'outpost log')\n", forks);
-    printf("peers     none\n");
+    print_peers(&n, c->now_ms, agent.agent);
 #undef COL
     sqlite3_finalize(st);
     cli_node_close(&n);

@@ -23,7 +23,9 @@ static const char usage[] =
     "  checkin   record a check-in (asks the questions on a terminal)\n"
     "  kpi       define, record, list and report KPIs\n"
     "  log       show entries, newest first\n"
-    "  status    this node: key, role, entry counts, pending\n"
+    "  status    this node: key, role, entry counts, pending, links; why not synced\n"
+    "  peers     list, add or remove the peers this node dials\n"
+    "  sync      sync now (with --once: without the agent, then exit)\n"
     "  verify    re-check every chain, signature and body in the store\n"
     "\n"
     "Every command takes --dir DIR (default $OUTPOST_DIR, else $XDG_DATA_HOME/outpost),\n"
@@ -37,6 +39,7 @@ static const struct {
 } commands[] = {
     {"init", cli_init_main},     {"checkin", cli_checkin_main}, {"kpi", cli_kpi_main},
     {"log", cli_log_main},       {"status", cli_status_main},   {"verify", cli_verify_main},
+    {"peers", cli_peers_main},   {"sync", cli_sync_main},
 };
 
 static char default_dir[PATH_MAX];
