@@ -115,6 +115,9 @@ write_raw(agent_conn *c, const uint8_t *p, size_t n)
     w->c = c;
     w->len = n;
     memcpy(w->data, p, n);
+    c->bytes_out += n;
+    if (c->state == CONN_LIVE)
+        c->live_out += n;
     uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)n);
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
     if (rc < 0) {
@@ -141,6 +144,8 @@ send_frame(void *ctx, const uint8_t *msg, size_t n)
     }
     w->c = c;
     w->len = len;
+    c->bytes_out += len;
+    c->live_out += len;
     uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0) {
         free(w);
@@ -321,6 +326,8 @@ process(agent_conn *c)
             }
             off += PROTO_FRAME_HEADER_BYTES;
             c->state = CONN_LIVE;
+            c->live_ms = uv_now(c->node->loop);
+            c->live_in = c->in_len - off; /* what already came after the handshake */
             agent_session_io io = {.ctx = c, .send = send_frame, .stored = session_stored,
                                    .acked = session_acked};
             if ((r = agent_session_new(c->node->db, c->node->rd, &io, &c->session)) != OP_OK ||
@@ -392,6 +399,9 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     c->last_rx_ms = uv_now(c->node->loop);
+    c->bytes_in += (size_t)n;
+    if (c->state == CONN_LIVE)
+        c->live_in += (size_t)n;
     /* Before authentication a peer may hold at most one handshake message here (C18). */
     size_t limit = c->state == CONN_LIVE ? READ_MAX : 4096;
     if (c->in_len + (size_t)n > limit) {

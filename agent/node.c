@@ -241,8 +241,11 @@ agent_node_conn_ready(agent_node *n, agent_conn *c)
         return;
     }
     const agent_session_stats *s = agent_session_stats_get(c->session);
-    agent_log("in sync with %s: sent %llu, received %llu new entries", k,
-              (unsigned long long)s->entries_sent, (unsigned long long)s->entries_received);
+    agent_log("in sync with %s: sent %llu, received %llu new entries; after the handshake "
+              "%llu bytes out, %llu in, %llu ms", k, (unsigned long long)s->entries_sent,
+              (unsigned long long)s->entries_received, (unsigned long long)c->live_out,
+              (unsigned long long)c->live_in,
+              (unsigned long long)(uv_now(n->loop) - c->live_ms));
     link_update(n, c, true, true);
     if (n->opt.once)
         agent_conn_finish(c, "synced");
