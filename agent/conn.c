@@ -162,6 +162,16 @@ session_stored(void *ctx, const uint8_t author[32], uint64_t first, uint64_t las
 }
 
 static void
+session_refused(void *ctx, const uint8_t author[32], op_err why)
+{
+    agent_conn *c = ctx;
+    char k[9], p[9];
+    agent_short_key(author, k);
+    agent_short_key(c->peer, p);
+    agent_log("refused a run of %s from %s: %s (%s)", k, p, op_strerror(why), op_errname(why));
+}
+
+static void
 session_acked(void *ctx, const uint8_t author[32], uint64_t seq)
 {
     agent_conn *c = ctx;
@@ -329,13 +339,20 @@ process(agent_conn *c)
             c->live_ms = uv_now(c->node->loop);
             c->live_in = c->in_len - off; /* what already came after the handshake */
             agent_session_io io = {.ctx = c, .send = send_frame, .stored = session_stored,
-                                   .acked = session_acked};
-            if ((r = agent_session_new(c->node->db, c->node->rd, &io, &c->session)) != OP_OK ||
-                (r = agent_session_start(c->session, agent_now_ms())) != OP_OK) {
+                                   .acked = session_acked, .refused = session_refused};
+            if ((r = agent_session_new(c->node->db, c->node->rd, &io, &c->session)) != OP_OK) {
                 close_err(c, "session", r);
                 return;
             }
+            /* The node may refuse the peer (revoked, or a second link to it) before a byte of
+             * the session is sent. */
             agent_node_conn_ready(c->node, c);
+            if (c->state == CONN_CLOSING)
+                return;
+            if ((r = agent_session_start(c->session, agent_now_ms())) != OP_OK) {
+                close_err(c, "session", r);
+                return;
+            }
             pump(c);
         } else if (c->state == CONN_LIVE) {
             size_t flen, mlen;

@@ -223,6 +223,19 @@ agent_node_conn_ready(agent_node *n, agent_conn *c)
     char k[9];
     agent_short_key(c->peer, k);
     if (!c->synced_reported) { /* just became live */
+        /* A revoked key is refused after the handshake, everywhere the revocation reached. */
+        sqlite3_stmt *st;
+        bool revoked = false;
+        if (store_db_stmt(n->db, "SELECT 1 FROM members WHERE key = ? AND revoked_after IS NOT"
+                                 " NULL", &st) == OP_OK) {
+            sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
+            revoked = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_reset(st);
+        }
+        if (revoked) {
+            agent_conn_close(c, "refused: its key has been revoked (REVOKED)");
+            return;
+        }
         /* Two links to one peer (both dialled at once): keep the one dialled by the smaller key. */
         for (agent_conn *o = n->conns; o; o = o->next)
             if (o != c && o->state == CONN_LIVE && memcmp(o->peer, c->peer, 32) == 0) {

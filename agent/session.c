@@ -201,6 +201,40 @@ on_buckets(agent_session *s, const proto_msg *m)
     return r;
 }
 
+/*
+ * Whether a run of this author may be stored: members, the office and this node always; others
+ * (a worker not admitted yet, or a stranger's key that holds the network key) up to
+ * AGENT_NONMEMBER_QUOTA_BYTES. A node that knows no office yet cannot tell and takes all.
+ */
+static op_err
+within_quota(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], const proto_msg *m)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if (!s->has_office || memcmp(author, s->office, PROTO_KEY_BYTES) == 0)
+        return OP_OK;
+    if ((r = store_db_stmt(s->db,
+                           "SELECT EXISTS (SELECT 1 FROM members WHERE key = ?1),"
+                           " ?1 = (SELECT v FROM meta WHERE k = 'key'),"
+                           " (SELECT coalesce(sum(length(e.envelope) + coalesce(length(e.body), 0)),"
+                           "  0) FROM entries e JOIN authors a ON a.id = e.author WHERE a.key = ?1)",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, author, PROTO_KEY_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    bool member = rc == SQLITE_ROW && (sqlite3_column_int(st, 0) || sqlite3_column_int(st, 1));
+    uint64_t held = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 2) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return store_db_code(rc);
+    if (member)
+        return OP_OK;
+    uint64_t offered = 0;
+    for (size_t i = 0; i < m->n_items; i++)
+        offered += m->items[i].env_len + m->items[i].body_len;
+    return held + offered > AGENT_NONMEMBER_QUOTA_BYTES ? OP_E_QUOTA : OP_OK;
+}
+
 static op_err
 on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
 {
@@ -213,6 +247,14 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     /* Which author and where it starts: for the answer when the run does not connect. */
     if ((r = proto_envelope_decode(m->items[0].env, m->items[0].env_len, &first)) != OP_OK)
         return r;
+    if ((r = within_quota(s, first.author, m)) == OP_E_QUOTA) {
+        s->stats.refused++;
+        if (s->io.refused)
+            s->io.refused(s->io.ctx, first.author, r);
+        return OP_OK; /* refused, and the session goes on for everyone else */
+    }
+    if (r != OP_OK)
+        return r;
     r = store_log_ingest(s->db, s->rd, m->items, m->n_items, now_ms, &got, &bad);
     if (r == OP_E_GAP) {
         uint64_t head;
@@ -221,10 +263,13 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
         proto_wbuf_init(&w, s->buf, BUF_BYTES);
         return send_buf(s, &w, proto_msg_want(&w, first.author, head + 1));
     }
-    if (r == OP_E_FORK || r == OP_E_CHAIN) {
-        /* The author wrote two different logs. The evidence is kept (forks table); the run is
-         * refused, but the session goes on for every other author. */
-        s->stats.forks++;
+    if (r == OP_E_FORK || r == OP_E_CHAIN || r == OP_E_REVOKED) {
+        /* The author wrote two different logs (the evidence is kept in the forks table), or
+         * was revoked before these entries: the run is refused, the session goes on. */
+        if (r != OP_E_REVOKED)
+            s->stats.forks++;
+        if (s->io.refused)
+            s->io.refused(s->io.ctx, first.author, r);
         return OP_OK;
     }
     if (r != OP_OK)
