@@ -107,8 +107,6 @@ cli_peers_main(cli_ctx *c, int argc, char **argv)
         return cli_usage(c, "'%s' is not a peers command: add or remove (or nothing, to list)",
                          sub);
     }
-    if (!sub && nargs > 0)
-        return cli_usage(c, "unexpected argument '%s'", args[0]);
     if ((code = cli_node_open(c, &n)) != CLI_OK)
         return code;
     sqlite3_stmt *st;

@@ -27,9 +27,9 @@ find_agent(char *out, size_t n)
     if (len > 0) {
         self[len] = '\0';
         char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(out, n, "%s/outpostd", self);
+        if (slash && (size_t)(slash - self) + sizeof "/outpostd" <= n) {
+            memcpy(out, self, (size_t)(slash - self));
+            memcpy(out + (slash - self), "/outpostd", sizeof "/outpostd");
             if (access(out, X_OK) == 0)
                 return;
         }
