@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,19 @@ cli_common_opt(cli_ctx *c, int opt, const char *help, char **argv)
                                 "'-- %s')", given, given);
         return cli_usage(c, "unknown option '%s'", given);
     }
+}
+
+int
+cli_parse_plain(cli_ctx *c, int argc, char **argv, const char *help)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTS, {0}};
+    int opt, code;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
+        if ((code = cli_common_opt(c, opt, help, argv)) >= 0)
+            return code;
+    if (optind < argc)
+        return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    return -1;
 }
 
 int
@@ -207,10 +221,13 @@ cli_date(uint64_t ms, char out[11])
     strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+/* b64(key) and short_key(key): a 32-byte key as base64, whole or cut to 8 characters (like a
+ * short git hash: enough to tell members apart). Anything else is NULL. */
 static void
-sql_b64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+sql_key_text(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     char text[PROTO_KEY_TEXT_BYTES];
+    size_t keep = (size_t)(intptr_t)sqlite3_user_data(ctx);
     (void)argc;
     if (sqlite3_value_type(argv[0]) != SQLITE_BLOB ||
         sqlite3_value_bytes(argv[0]) != PROTO_KEY_BYTES) {
@@ -218,32 +235,19 @@ sql_b64(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         return;
     }
     proto_key_to_text(sqlite3_value_blob(argv[0]), text);
-    sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
-}
-
-static void
-sql_short_key(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    char text[PROTO_KEY_TEXT_BYTES];
-    (void)argc;
-    if (sqlite3_value_type(argv[0]) != SQLITE_BLOB ||
-        sqlite3_value_bytes(argv[0]) != PROTO_KEY_BYTES) {
-        sqlite3_result_null(ctx);
-        return;
-    }
-    proto_key_to_text(sqlite3_value_blob(argv[0]), text);
-    text[8] = '\0'; /* like a short git hash: enough to tell members apart */
+    text[keep] = '\0';
     sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
 }
 
 int
 cli_sql_functions(sqlite3 *h)
 {
-    int rc = sqlite3_create_function(h, "b64", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                     sql_b64, NULL, NULL);
+    int rc = sqlite3_create_function(h, "b64", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     (void *)(intptr_t)(PROTO_KEY_TEXT_BYTES - 1), sql_key_text,
+                                     NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(h, "short_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                     sql_short_key, NULL, NULL);
+        rc = sqlite3_create_function(h, "short_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     (void *)(intptr_t)8, sql_key_text, NULL, NULL);
     return rc;
 }
 

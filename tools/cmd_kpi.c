@@ -295,7 +295,6 @@ list(cli_ctx *c, const args *a)
         cli_node_close(&n);
         return cli_fail(c, CLI_FAIL, "query failed: %s", sqlite3_errstr(rc));
     }
-    int rows = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         char target[32];
         fmt_num(target, sizeof target, sqlite3_column_double(st, 1));
@@ -306,14 +305,10 @@ list(cli_ctx *c, const args *a)
                                 (const char *)sqlite3_column_text(st, 5),
                                 (const char *)sqlite3_column_text(st, 6)};
         cli_table_add(t, cells);
-        rows++;
     }
     sqlite3_finalize(st);
-    if (rows)
-        cli_table_print(t);
-    else
-        puts("No KPIs defined yet. Define one with 'outpost kpi define ID --target N'.");
-    cli_table_free(t);
+    cli_table_done(t, "No KPIs defined yet. Define one with 'outpost kpi define ID --target "
+                      "N'.");
     cli_node_close(&n);
     return CLI_OK;
 }
@@ -404,7 +399,6 @@ report(cli_ctx *c, const args *a)
                                         "ATTAINMENT"};
     static const int widths[] = {18, 16, 10, 8, 8, 8, 10};
     cli_table *t = cli_table_new(7, heads, widths);
-    int rows = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         char value[32] = "-", target[32] = "?", att[32] = "-";
         if (sqlite3_column_type(st, 3) != SQLITE_NULL)
@@ -418,13 +412,8 @@ report(cli_ctx *c, const args *a)
                                 (const char *)sqlite3_column_text(st, 2), value, target,
                                 (const char *)sqlite3_column_text(st, 5), att};
         cli_table_add(t, cells);
-        rows++;
     }
-    if (rows)
-        cli_table_print(t);
-    else
-        puts("Nothing to report: no KPIs defined or recorded yet.");
-    cli_table_free(t);
+    cli_table_done(t, "Nothing to report: no KPIs defined or recorded yet.");
     code = CLI_OK;
     goto out;
 sqlfail:

@@ -169,7 +169,6 @@ cli_log_main(cli_ctx *c, int argc, char **argv)
     static const char *const heads[] = {"WHEN (UTC)", "AUTHOR", "SEQ", "KIND", "WHAT"};
     static const int widths[] = {16, 8, 6, 9, 0};
     cli_table *t = cli_table_new(5, heads, widths);
-    int rows = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         char seq[24], what[512];
         const char *kname = proto_kind_name((uint64_t)sqlite3_column_int64(st, 2));
@@ -179,14 +178,9 @@ cli_log_main(cli_ctx *c, int argc, char **argv)
                                 (const char *)sqlite3_column_text(st, 0), seq,
                                 kname ? kname : "unknown", what};
         cli_table_add(t, cells);
-        rows++;
     }
     sqlite3_finalize(st);
-    if (rows)
-        cli_table_print(t);
-    else
-        puts("No entries yet. Record one with 'outpost checkin'.");
-    cli_table_free(t);
+    cli_table_done(t, "No entries yet. Record one with 'outpost checkin'.");
     cli_node_close(&n);
     return CLI_OK;
 }

@@ -55,20 +55,15 @@ list(cli_ctx *c, cli_node *n)
     static const char *const heads[] = {"ADDRESS", "KEY", "LINKED", "LAST SYNC", "LAST ERROR"};
     static const int widths[] = {24, 8, 6, 16, 0};
     cli_table *t = cli_table_new(5, heads, widths);
-    int rows = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *cells[5];
         for (int i = 0; i < 5; i++)
             cells[i] = (const char *)sqlite3_column_text(st, i);
         cli_table_add(t, cells);
-        rows++;
     }
     sqlite3_finalize(st);
-    if (rows)
-        cli_table_print(t);
-    else
-        puts("No peers yet. Add one with 'outpost peers add HOST:PORT' (joining adds the office).");
-    cli_table_free(t);
+    cli_table_done(t, "No peers yet. Add one with 'outpost peers add HOST:PORT' (joining adds "
+                      "the office).");
     return CLI_OK;
 }
 

@@ -87,15 +87,11 @@ print_peers(cli_node *n, uint64_t now_ms, bool agent)
 int
 cli_status_main(cli_ctx *c, int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTS, {0}};
     cli_node n;
-    int opt, code;
+    int code;
 
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-        if ((code = cli_common_opt(c, opt, help, argv)) >= 0)
-            return code;
-    if (optind < argc)
-        return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    if ((code = cli_parse_plain(c, argc, argv, help)) >= 0)
+        return code;
     if ((code = cli_node_open(c, &n)) != CLI_OK)
         return code;
     status_args agent = {c->dir, cli_agent_call(c->dir, NULL)};

@@ -70,17 +70,13 @@ progress(void *arg, uint64_t done, uint64_t total)
 int
 cli_verify_main(cli_ctx *c, int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTS, {0}};
     cli_node n;
     vctx v = {0};
     store_verified out;
-    int opt, code;
+    int code;
 
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-        if ((code = cli_common_opt(c, opt, help, argv)) >= 0)
-            return code;
-    if (optind < argc)
-        return cli_usage(c, "unexpected argument '%s'", argv[optind]);
+    if ((code = cli_parse_plain(c, argc, argv, help)) >= 0)
+        return code;
     if ((code = cli_node_open(c, &n)) != CLI_OK)
         return code;
     v.n = &n;

@@ -137,3 +137,13 @@ cli_table_free(cli_table *t)
     free(t->cells);
     free(t);
 }
+
+void
+cli_table_done(cli_table *t, const char *if_empty)
+{
+    if (t && t->rows)
+        cli_table_print(t);
+    else
+        puts(if_empty);
+    cli_table_free(t);
+}
