@@ -93,6 +93,12 @@ cli_table *cli_table_new(int ncols, const char *const *heads, const int *max_wid
 void cli_table_add(cli_table *t, const char *const *cells);
 void cli_table_print(cli_table *t);
 void cli_table_free(cli_table *t);
+/* Prints the table, or if_empty when it has no rows, and frees it. */
+void cli_table_done(cli_table *t, const char *if_empty);
+
+/* For commands that take only the common options: parses them. -1 to go on, else the exit
+ * code to return (after --help, or a usage error). */
+int cli_parse_plain(cli_ctx *c, int argc, char **argv, const char *help);
 
 /* Every peer: dialled ones (peers) and those only seen connecting in (links). */
 #define CLI_PEERS_SQL                                                                                  \
@@ -117,5 +123,8 @@ int cli_status_main(cli_ctx *c, int argc, char **argv);
 int cli_peers_main(cli_ctx *c, int argc, char **argv);
 int cli_sync_main(cli_ctx *c, int argc, char **argv);
 int cli_verify_main(cli_ctx *c, int argc, char **argv);
+int cli_invite_main(cli_ctx *c, int argc, char **argv);
+int cli_join_main(cli_ctx *c, int argc, char **argv);
+int cli_revoke_main(cli_ctx *c, int argc, char **argv);
 
 #endif
