@@ -13,16 +13,21 @@
 
 #include "proto/mp.h"
 
-enum ftype { F_TRI, F_ENERGY, F_TEXT, F_NUM, F_KEY, F_UINT, F_SEALED };
+enum ftype { F_TRI, F_ENERGY, F_TEXT, F_NUM, F_BIN, F_UINT, F_SEALED };
 
 typedef struct field {
     const char *name;
     enum ftype type;
     size_t off;
-    size_t max; /* F_TEXT: byte cap */
+    size_t max; /* F_TEXT: byte cap; F_BIN: the exact length */
+    size_t has; /* F_BIN: offset of the bool that says it is present */
+    bool req;   /* a body without this field is refused (OP_E_INVAL) */
 } field;
 
-#define FLD(n, t, member, m) {n, t, offsetof(proto_body, member), m}
+#define FLD(n, t, member, m) {n, t, offsetof(proto_body, member), m, 0, false}
+#define REQ(n, t, member, m) {n, t, offsetof(proto_body, member), m, 0, true}
+#define BIN(n, member, flag, len, r)                                                               \
+    {n, F_BIN, offsetof(proto_body, member), len, offsetof(proto_body, flag), r}
 
 static const field checkin_fields[] = {
     FLD("delivering", F_TRI, delivering, 0),
@@ -42,7 +47,7 @@ static const field kpi_def_fields[] = {
     FLD("target", F_NUM, target, 0),
     FLD("direction", F_TEXT, direction, 16),
     FLD("period", F_TEXT, period, 16),
-    FLD("for", F_KEY, for_key, 0),
+    BIN("for", for_key, has_for, PROTO_KEY_BYTES, false),
     {0},
 };
 static const field kpi_value_fields[] = {
@@ -57,6 +62,25 @@ static const field key_fields[] = {
     FLD("sealed", F_SEALED, sealed, 0),
     {0},
 };
+/* Membership (SPEC §6): plaintext, so every member can read who belongs to the team. */
+static const field member_fields[] = {
+    BIN("key", key, has_key, PROTO_KEY_BYTES, true),
+    REQ("name", F_TEXT, name, PROTO_NAME_MAX_BYTES),
+    FLD("site", F_TEXT, site, PROTO_NAME_MAX_BYTES),
+    REQ("role", F_TEXT, role, 16),
+    {0},
+};
+static const field revoke_fields[] = {
+    BIN("key", key, has_key, PROTO_KEY_BYTES, true),
+    REQ("after_seq", F_UINT, after_seq, 0), /* 0 is a value: nothing of that author counts */
+    {0},
+};
+static const field join_fields[] = {
+    REQ("name", F_TEXT, name, PROTO_NAME_MAX_BYTES),
+    FLD("site", F_TEXT, site, PROTO_NAME_MAX_BYTES),
+    BIN("proof", proof, has_proof, PROTO_JOIN_PROOF_BYTES, true),
+    {0},
+};
 
 static const field *
 fields_of(uint64_t kind)
@@ -66,6 +90,9 @@ fields_of(uint64_t kind)
     case PROTO_KIND_KPI_DEF: return kpi_def_fields;
     case PROTO_KIND_KPI_VALUE: return kpi_value_fields;
     case PROTO_KIND_KEY: return key_fields;
+    case PROTO_KIND_MEMBER: return member_fields;
+    case PROTO_KIND_REVOKE: return revoke_fields;
+    case PROTO_KIND_JOIN: return join_fields;
     default: return NULL;
     }
 }
@@ -109,7 +136,7 @@ present(const proto_body *b, const field *f)
     case F_ENERGY: return *(const unsigned *)base != 0;
     case F_TEXT: return *(char *const *)base != NULL;
     case F_NUM: return !isnan(*(const double *)base);
-    case F_KEY: return b->has_for;
+    case F_BIN: return *(const bool *)((const char *)b + f->has);
     case F_UINT: return true;
     case F_SEALED: return true;
     }
@@ -184,6 +211,19 @@ one_of(const char *s, const char *a, const char *b, const char *c)
     return !s || strcmp(s, a) == 0 || strcmp(s, b) == 0 || (c && strcmp(s, c) == 0);
 }
 
+/* A person's name: present, not empty, no control characters (it is shown in lists and
+ * tables, where a newline or an escape sequence would forge a row). */
+static bool
+good_name(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 op_err
 proto_body_check(const proto_body *b)
 {
@@ -217,6 +257,15 @@ proto_body_check(const proto_body *b)
         if (b->epoch == 0 || b->n_sealed == 0 || b->n_sealed > PROTO_SEALED_MAX)
             return OP_E_INVAL;
         return OP_OK;
+    case PROTO_KIND_MEMBER:
+        if (!b->has_key || !good_name(b->name) || !b->role ||
+            !one_of(b->role, "worker", "office", NULL))
+            return OP_E_INVAL;
+        return OP_OK;
+    case PROTO_KIND_REVOKE:
+        return b->has_key ? OP_OK : OP_E_INVAL;
+    case PROTO_KIND_JOIN:
+        return b->has_proof && good_name(b->name) ? OP_OK : OP_E_INVAL;
     }
     return OP_E_INVAL;
 }
@@ -262,7 +311,7 @@ proto_body_encode(const proto_body *b, proto_wbuf *w)
             }
             break;
         }
-        case F_KEY: OP_IGNORE(msgpack_pack_bin_with_body(&pk, base, PROTO_KEY_BYTES)); break;
+        case F_BIN: OP_IGNORE(msgpack_pack_bin_with_body(&pk, base, f->max)); break;
         case F_UINT: OP_IGNORE(msgpack_pack_uint64(&pk, *(const uint64_t *)base)); break;
         case F_SEALED:
             OP_IGNORE(msgpack_pack_array(&pk, (size_t)b->n_sealed));
@@ -342,11 +391,11 @@ decode_field(const field *f, const msgpack_object *v, proto_body *b)
         return OP_OK;
     case F_NUM:
         return proto_mp_number(v, (double *)base);
-    case F_KEY:
-        if ((r = proto_mp_bin(v, PROTO_KEY_BYTES, &p)) != OP_OK)
+    case F_BIN:
+        if ((r = proto_mp_bin(v, f->max, &p)) != OP_OK)
             return r;
-        memcpy(base, p, PROTO_KEY_BYTES);
-        b->has_for = true;
+        memcpy(base, p, f->max);
+        *(bool *)((char *)b + f->has) = true;
         return OP_OK;
     case F_UINT:
         return proto_mp_uint(v, (uint64_t *)base);
@@ -395,6 +444,11 @@ proto_body_decode(uint64_t kind, const uint8_t *p, size_t len, proto_body *b)
             break;
         } /* unknown keys are skipped: newer writers may add fields */
     }
+    for (uint32_t j = 0; fs[j].name; j++)
+        if (fs[j].req && !(seen & (1u << j))) { /* e.g. a revoke without after_seq */
+            r = OP_E_INVAL;
+            goto out;
+        }
     r = proto_body_check(b);
 out:
     proto_mp_doc_fini(&doc);

@@ -1,10 +1,11 @@
 /*
  * body.h — the plaintext bodies of SPEC §5 that this version writes and projects: checkin,
- * kpi_def, kpi_value and key. A body is a msgpack map with string keys, written in a fixed key
- * order with only the fields present. Decoding ignores unknown keys (forward compatibility),
+ * kpi_def, kpi_value, key, and the membership kinds member, revoke and join. A body is a
+ * msgpack map with string keys, written in a fixed key order with only the fields present.
+ * Decoding ignores unknown keys (forward compatibility),
  * refuses a known key given twice (OP_E_MALFORMED), a known key of the wrong type (OP_E_TYPE),
- * text over its cap (OP_E_TOOBIG), and values out of range or text that is not UTF-8
- * (OP_E_INVAL).
+ * text over its cap (OP_E_TOOBIG), and values out of range, a required field left out, or
+ * text that is not UTF-8 (OP_E_INVAL).
  */
 #ifndef OUTPOST_PROTO_BODY_H
 #define OUTPOST_PROTO_BODY_H
@@ -22,6 +23,8 @@
 #define PROTO_SEALED_BYTES 80     /* crypto_box_seal of a 32-byte epoch key */
 #define PROTO_NUMBER_MAX 1e15 /* |KPI value|, |target|: sums of many stay finite and exact */
 #define PROTO_SEALED_MAX 512 /* readers per key entry: 512 x 117 bytes fit in a body */
+/* A join proof: crypto_box_seal (48 bytes of overhead) of token (32) || worker key (32). */
+#define PROTO_JOIN_PROOF_BYTES 112
 
 typedef enum proto_tri { PROTO_UNSET = -1, PROTO_NO = 0, PROTO_YES = 1 } proto_tri;
 
@@ -52,6 +55,14 @@ typedef struct proto_body {
     uint64_t epoch;
     size_t n_sealed;
     proto_sealed *sealed;
+    /* member {key, name, site, role}; revoke {key, after_seq}; join {name, site, proof} */
+    bool has_key;
+    uint8_t key[PROTO_KEY_BYTES]; /* the member's (or revoked) ed25519 key */
+    char *name;                   /* 1..PROTO_NAME_MAX_BYTES, no control characters */
+    char *role;                   /* "worker" or "office" */
+    uint64_t after_seq;           /* revoke: that author's entries above this seq are refused */
+    bool has_proof;
+    uint8_t proof[PROTO_JOIN_PROOF_BYTES]; /* see proto/invite.h */
 } proto_body;
 
 /* Sets every field to absent. */

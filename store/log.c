@@ -311,6 +311,37 @@ held_hash(store_db *db, int64_t author, uint64_t seq, uint8_t out[PROTO_HASH_BYT
     return r;
 }
 
+/*
+ * Revocation (SPEC §4 rule 4, §6): if the author is revoked after seq R (members.revoked_after,
+ * projected from the office's revoke entries), a run whose new entries, envs[first..n), go past
+ * R is refused whole with OP_E_REVOKED; *where is the first entry above R.
+ */
+static op_err
+check_revoked(store_db *db, const proto_envelope *envs, size_t first, size_t n, size_t *where)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db,
+                           "SELECT revoked_after FROM members WHERE key = ?"
+                           " AND revoked_after IS NOT NULL",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, envs[0].author, PROTO_KEY_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return store_db_code(rc);
+    }
+    int64_t after = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    for (size_t k = first; k < n; k++)
+        if (after < 0 || envs[k].seq > (uint64_t)after) {
+            *where = k;
+            return OP_E_REVOKED;
+        }
+    return OP_OK;
+}
+
 static op_err
 record_fork(store_db *db, int64_t author, uint64_t seq, const proto_run_item *it, uint64_t now)
 {
@@ -390,6 +421,8 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
         store_db_rollback(db);
         goto out;
     }
+    if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK)
+        goto fail;
     if (i == 0 && memcmp(envs[0].prev, h.hash, PROTO_HASH_BYTES) != 0 && h.seq > 0) {
         r = OP_E_CHAIN;
         goto fail;

@@ -1,6 +1,8 @@
 /* view.c — projections kept in step with the log (see view.h). */
 #include "store/view.h"
 
+#include <string.h>
+
 static void
 bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -17,6 +19,100 @@ bind_tri(sqlite3_stmt *st, int i, proto_tri t)
         sqlite3_bind_null(st, i);
     else
         sqlite3_bind_int(st, i, t == PROTO_YES);
+}
+
+/* Whether the author (by id) is the office this node belongs to (meta office_key; the office
+ * itself has its own key there). Only its member and revoke entries count (SPEC §6). */
+static op_err
+by_office(store_db *db, int64_t author, bool *yes)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    *yes = false;
+    if ((r = store_db_stmt(db,
+                           "SELECT 1 FROM authors a JOIN meta m ON m.k = 'office_key'"
+                           " AND m.v = a.key WHERE a.id = ?",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, author);
+    int rc = sqlite3_step(st);
+    *yes = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+}
+
+/* member -> members: the newest entry names the member; admitted is the first admission. A
+ * revocation (revoked_after) is never undone by a later member entry. */
+static op_err
+project_member(store_db *db, uint64_t ts, const proto_body *b)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db,
+                           "INSERT INTO members(key, name, site, role, admitted)"
+                           " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET"
+                           " name = excluded.name, site = excluded.site, role = excluded.role,"
+                           " admitted = coalesce(members.admitted, excluded.admitted)",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, b->key, PROTO_KEY_BYTES, SQLITE_STATIC);
+    bind_text(st, 2, b->name);
+    bind_text(st, 3, b->site);
+    bind_text(st, 4, b->role);
+    sqlite3_bind_int64(st, 5, (int64_t)(ts > INT64_MAX ? INT64_MAX : ts));
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
+}
+
+/* revoke -> members.revoked_after: the lowest after_seq given wins (revocations only narrow).
+ * A key revoked before any member entry for it gets a row of its own. The office's own key is
+ * never revoked: that would cut the whole team off from its membership list. */
+static op_err
+project_revoke(store_db *db, const proto_body *b)
+{
+    uint8_t office[PROTO_KEY_BYTES];
+    sqlite3_stmt *st;
+    int len = 0;
+    op_err r = store_db_meta_get(db, "office_key", office, sizeof office, &len);
+    if (r != OP_OK)
+        return r == OP_E_NOTFOUND ? OP_OK : r;
+    if (len == PROTO_KEY_BYTES && memcmp(office, b->key, PROTO_KEY_BYTES) == 0)
+        return OP_OK;
+    if ((r = store_db_stmt(db,
+                           "INSERT INTO members(key, role, revoked_after) VALUES(?1, 'worker', ?2)"
+                           " ON CONFLICT(key) DO UPDATE SET revoked_after ="
+                           " min(coalesce(members.revoked_after, excluded.revoked_after),"
+                           " excluded.revoked_after)",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, b->key, PROTO_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)(b->after_seq > INT64_MAX ? INT64_MAX : b->after_seq));
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
+}
+
+/* join -> joins, from anyone: the office decides (store/member.c). */
+static op_err
+project_join(store_db *db, int64_t author, uint64_t seq, uint64_t ts, const proto_body *b)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db,
+                           "INSERT OR IGNORE INTO joins(author, seq, name, site, proof, ts)"
+                           " VALUES(?, ?, ?, ?, ?, ?)",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, author);
+    sqlite3_bind_int64(st, 2, (int64_t)seq);
+    bind_text(st, 3, b->name);
+    bind_text(st, 4, b->site);
+    sqlite3_bind_blob(st, 5, b->proof, PROTO_JOIN_PROOF_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)(ts > INT64_MAX ? INT64_MAX : ts));
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
 }
 
 op_err
@@ -83,6 +179,15 @@ store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, cons
         r = store_db_code(sqlite3_step(st));
         sqlite3_reset(st);
         return r;
+    case PROTO_KIND_MEMBER:
+    case PROTO_KIND_REVOKE: {
+        bool office;
+        if ((r = by_office(db, author, &office)) != OP_OK || !office)
+            return r; /* anyone else's: stored and relayed, counts for nothing */
+        return b->kind == PROTO_KIND_MEMBER ? project_member(db, ts, b) : project_revoke(db, b);
+    }
+    case PROTO_KIND_JOIN:
+        return project_join(db, author, seq, ts, b);
     default:
         return OP_OK; /* known to the log, not projected by this version */
     }

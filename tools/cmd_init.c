@@ -1,6 +1,7 @@
 /* cmd_init.c — `outpost init`: a node's key, its store and, for an office, the team's network
- * key. Everything is checked before anything is written; a failure part way removes what this
- * run created. */
+ * key and the first entry of the membership list (a member entry for the office itself).
+ * Everything is checked before anything is written; a failure part way removes what this run
+ * created. */
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "proto/seal.h"
+#include "store/log.h"
 #include "tools/cli.h"
 
 #define NETWORK_KEY_FILE "network.key"
@@ -18,8 +20,10 @@ static const char help[] =
     "usage: outpost init --name NAME [--site SITE] [--office] [--dir DIR] [--json]\n"
     "\n"
     "Create a node in DIR: an ed25519 identity key (DIR/identity.key, mode 0600) and an empty\n"
-    "store. With --office the node is a home office, and a network key for the team is made\n"
-    "(DIR/network.key, mode 0600).\n"
+    "store. With --office the node is a home office: a network key for the team is made\n"
+    "(DIR/network.key, mode 0600), and the office's log starts the membership list with the\n"
+    "office itself. A worker joins a team with 'outpost join CODE' (the office runs\n"
+    "'outpost invite').\n"
     "\n"
     "  --name NAME   how colleagues and the office see this node (required)\n"
     "  --site SITE   where you work now, e.g. the client's name\n"
@@ -78,6 +82,7 @@ cli_init_main(cli_ctx *c, int argc, char **argv)
     char path[PATH_MAX], key[PROTO_KEY_TEXT_BYTES];
     store_identity *id = NULL;
     store_db *db = NULL;
+    store_reader *rd = NULL;
     bool made_key = false;
     op_err r;
     int opt, code;
@@ -142,6 +147,22 @@ cli_init_main(cli_ctx *c, int argc, char **argv)
         code = cli_fail_err(c, r, "cannot write the database");
         goto out;
     }
+    if (office) { /* the membership list starts with the office itself */
+        proto_body b;
+        store_appended ap;
+        proto_body_init(&b, PROTO_KIND_MEMBER);
+        memcpy(b.key, id->pk, PROTO_KEY_BYTES);
+        b.has_key = true;
+        b.name = (char *)name; /* borrowed: not fini'd */
+        b.site = (char *)site;
+        b.role = (char *)"office";
+        if ((r = store_reader_new(id, &rd)) == OP_OK)
+            r = store_log_append(db, rd, id, &b, c->now_ms, &ap);
+        if (r != OP_OK) {
+            code = cli_fail_err(c, r, "cannot write the office's member entry");
+            goto out;
+        }
+    }
     if (office) {
         uint8_t netkey[32];
         char npath[PATH_MAX];
@@ -179,6 +200,7 @@ cli_init_main(cli_ctx *c, int argc, char **argv)
     }
     code = CLI_OK;
 out:
+    store_reader_free(rd);
     store_db_close(db);
     if (code != CLI_OK && made_key) { /* leave nothing half made */
         char p[PATH_MAX];

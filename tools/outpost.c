@@ -27,6 +27,9 @@ static const char usage[] =
     "  peers     list, add or remove the peers this node dials\n"
     "  sync      sync now (with --once: without the agent, then exit)\n"
     "  verify    re-check every chain, signature and body in the store\n"
+    "  invite    (office) make a one-time code that lets someone join the team\n"
+    "  join      join a team with the code the office gave you\n"
+    "  revoke    (office) revoke a member's key\n"
     "\n"
     "Every command takes --dir DIR (default $OUTPOST_DIR, else $XDG_DATA_HOME/outpost),\n"
     "--help, and where it prints data, --json. OUTPOST_NOW (ISO 8601 UTC) fixes the clock.\n"
@@ -40,6 +43,7 @@ static const struct {
     {"init", cli_init_main},     {"checkin", cli_checkin_main}, {"kpi", cli_kpi_main},
     {"log", cli_log_main},       {"status", cli_status_main},   {"verify", cli_verify_main},
     {"peers", cli_peers_main},   {"sync", cli_sync_main},
+    {"invite", cli_invite_main}, {"join", cli_join_main},       {"revoke", cli_revoke_main},
 };
 
 static char default_dir[PATH_MAX];

@@ -1,5 +1,6 @@
 /*
- * body_test.c — proto/body.h: the bodies of SPEC §5 (checkin, kpi_def, kpi_value, key):
+ * body_test.c — proto/body.h: the bodies of SPEC §5 (checkin, kpi_def, kpi_value, key, member,
+ * revoke, join):
  * round trips, canonical form, and every malformed-input class with its own code.
  *
  * Malformed bodies are built by hand with msgpack_pack_* into a msgpack_sbuffer from a table of
@@ -20,7 +21,10 @@
 
 /* ---- hand-built bodies ------------------------------------------------------------------ */
 
-enum good { G_BOOL, G_ENERGY, G_TEXT, G_SLUG, G_NUM, G_DATE, G_KEY, G_EPOCH, G_SEALED, G_DIR, G_PERIOD };
+enum good {
+    G_BOOL, G_ENERGY, G_TEXT, G_SLUG, G_NUM, G_DATE, G_KEY, G_EPOCH, G_SEALED, G_DIR, G_PERIOD,
+    G_ROLE, G_SEQ, G_PROOF
+};
 
 typedef struct hf {
     const char *name;
@@ -40,9 +44,16 @@ static const hf kpi_value_hf[] = {
     {"id", G_SLUG}, {"value", G_NUM}, {"at", G_DATE}, {"note", G_TEXT}, {NULL, 0},
 };
 static const hf key_hf[] = {{"epoch", G_EPOCH}, {"sealed", G_SEALED}, {NULL, 0}};
+static const hf member_hf[] = {
+    {"key", G_KEY}, {"name", G_TEXT}, {"site", G_TEXT}, {"role", G_ROLE}, {NULL, 0},
+};
+static const hf revoke_hf[] = {{"key", G_KEY}, {"after_seq", G_SEQ}, {NULL, 0}};
+static const hf join_hf[] = {{"name", G_TEXT}, {"site", G_TEXT}, {"proof", G_PROOF}, {NULL, 0}};
 
 static const uint64_t kinds[] = {PROTO_KIND_CHECKIN, PROTO_KIND_KPI_DEF, PROTO_KIND_KPI_VALUE,
-                                 PROTO_KIND_KEY};
+                                 PROTO_KIND_KEY,     PROTO_KIND_MEMBER,  PROTO_KIND_REVOKE,
+                                 PROTO_KIND_JOIN};
+#define N_KINDS (sizeof kinds / sizeof kinds[0])
 
 static const hf *
 hf_of(uint64_t kind)
@@ -52,6 +63,9 @@ hf_of(uint64_t kind)
     case PROTO_KIND_KPI_DEF: return kpi_def_hf;
     case PROTO_KIND_KPI_VALUE: return kpi_value_hf;
     case PROTO_KIND_KEY: return key_hf;
+    case PROTO_KIND_MEMBER: return member_hf;
+    case PROTO_KIND_REVOKE: return revoke_hf;
+    case PROTO_KIND_JOIN: return join_hf;
     }
     fail_msg("no table for kind %llu", (unsigned long long)kind);
     return NULL;
@@ -72,7 +86,7 @@ pack_cstr(msgpack_packer *pk, const char *s)
     msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
-static uint8_t key44[32], box55[80];
+static uint8_t key44[32], box55[80], proof66[PROTO_JOIN_PROOF_BYTES];
 
 static void
 pack_good(msgpack_packer *pk, enum good g)
@@ -94,6 +108,9 @@ pack_good(msgpack_packer *pk, enum good g)
         break;
     case G_DIR: pack_cstr(pk, "at_least"); break;
     case G_PERIOD: pack_cstr(pk, "week"); break;
+    case G_ROLE: pack_cstr(pk, "worker"); break;
+    case G_SEQ: msgpack_pack_uint64(pk, 41); break;
+    case G_PROOF: msgpack_pack_bin_with_body(pk, proof66, sizeof proof66); break;
     }
 }
 
@@ -124,7 +141,10 @@ type_fits(enum good g, enum other o)
     switch (g) {
     case G_BOOL: return o == O_TRUE;
     case G_ENERGY: case G_EPOCH: return o == O_UINT;
-    case G_TEXT: case G_SLUG: case G_DATE: case G_DIR: case G_PERIOD: return o == O_STR;
+    case G_TEXT: case G_SLUG: case G_DATE: case G_DIR: case G_PERIOD: case G_ROLE:
+        return o == O_STR;
+    case G_SEQ: return o == O_UINT;
+    case G_PROOF: return o == O_BIN32; /* right type, wrong length: see test_bin_lengths */
     case G_NUM: return o == O_UINT || o == O_NEG || o == O_FLOAT;
     case G_KEY: return o == O_BIN32;
     case G_SEALED: return o == O_ARRAY; /* right type, wrong content */
@@ -250,6 +270,24 @@ full_body(proto_body *b, uint64_t kind)
         assert_non_null(b->sealed);
         memcpy(b->sealed, sealed3, sizeof sealed3);
         break;
+    case PROTO_KIND_MEMBER:
+        b->has_key = true;
+        memset(b->key, 0x6d, sizeof b->key);
+        b->name = strdup("Åse Nørgaard");
+        b->site = strdup("Client A, Aarhus");
+        b->role = strdup("worker");
+        break;
+    case PROTO_KIND_REVOKE:
+        b->has_key = true;
+        memset(b->key, 0x72, sizeof b->key);
+        b->after_seq = 1234567;
+        break;
+    case PROTO_KIND_JOIN:
+        b->name = strdup("Ann Larsen");
+        b->site = strdup("Kisumu East");
+        b->has_proof = true;
+        memset(b->proof, 0x6a, sizeof b->proof);
+        break;
     }
 }
 
@@ -291,6 +329,15 @@ assert_body_equal(const proto_body *a, const proto_body *b)
         assert_memory_equal(a->sealed[i].reader, b->sealed[i].reader, PROTO_KEY_BYTES);
         assert_memory_equal(a->sealed[i].box, b->sealed[i].box, PROTO_SEALED_BYTES);
     }
+    assert_int_equal(a->has_key, b->has_key);
+    if (a->has_key)
+        assert_memory_equal(a->key, b->key, PROTO_KEY_BYTES);
+    assert_str_field(a->name, b->name);
+    assert_str_field(a->role, b->role);
+    assert_true(a->after_seq == b->after_seq);
+    assert_int_equal(a->has_proof, b->has_proof);
+    if (a->has_proof)
+        assert_memory_equal(a->proof, b->proof, PROTO_JOIN_PROOF_BYTES);
 }
 
 /* encode -> decode -> equal fields -> encode -> same bytes. Returns the encoded length. */
@@ -321,7 +368,7 @@ static void
 test_round_trip_each_kind(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         proto_body b;
         uint8_t buf[4096];
         full_body(&b, kinds[k]);
@@ -476,7 +523,7 @@ static void
 test_hand_bodies_decode(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         assert_err_at(decode_hb(kinds[k], HB_NONE), OP_OK, k);
         hb h = HB_NONE;
         h.unknown = true;
@@ -489,7 +536,7 @@ static void
 test_unknown_keys_ignored(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         msgpack_sbuffer a, b;
         proto_body da, db;
         hb h = HB_NONE;
@@ -533,7 +580,7 @@ static void
 test_duplicate_known_key(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         const hf *f = hf_of(kinds[k]);
         for (size_t i = 0; f[i].name; i++) {
             hb h = HB_NONE;
@@ -550,7 +597,7 @@ static void
 test_wrong_type_each_field(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         const hf *f = hf_of(kinds[k]);
         for (size_t i = 0; f[i].name; i++)
             for (int o = 0; o < O_COUNT; o++) {
@@ -572,7 +619,7 @@ test_not_a_map(void **state)
         const char *raw;
         size_t len;
     } bad[] = {{"\xc0", 1}, {"\x90", 1}, {"\x91\x80", 2}, {"\x05", 1}, {"\xa0", 1}, {"\xc4\x00", 2}};
-    for (size_t k = 0; k < 4; k++)
+    for (size_t k = 0; k < N_KINDS; k++)
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             proto_body b;
             assert_err_at(proto_body_decode(kinds[k], (const uint8_t *)bad[i].raw, bad[i].len, &b),
@@ -598,7 +645,7 @@ static void
 test_truncated_every_offset(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         proto_body b;
         uint8_t buf[4096];
         proto_wbuf w;
@@ -623,7 +670,7 @@ static void
 test_trailing(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         proto_body b;
         uint8_t buf[4096];
         proto_wbuf w;
@@ -702,7 +749,8 @@ text_cap(uint64_t kind, const char *name, size_t cap)
         /* the content must be valid where only the length is under test */
         if (strcmp(name, "at") == 0)
             memcpy(s, "2024-02-29", 10), memset(s + 10, '0', n > 10 ? n - 10 : 0);
-        else if (strcmp(name, "direction") == 0 || strcmp(name, "period") == 0)
+        else if (strcmp(name, "direction") == 0 || strcmp(name, "period") == 0 ||
+                 strcmp(name, "role") == 0)
             memset(s, 'd', n); /* invalid value anyway: only the over-cap case is checked */
         else
             memset(s, 'a', n);
@@ -717,7 +765,8 @@ text_cap(uint64_t kind, const char *name, size_t cap)
         h.raw = raw.data;
         h.rawlen = raw.size;
         op_err want = over ? OP_E_TOOBIG
-                      : (strcmp(name, "direction") == 0 || strcmp(name, "period") == 0)
+                      : (strcmp(name, "direction") == 0 || strcmp(name, "period") == 0 ||
+                         strcmp(name, "role") == 0)
                           ? OP_E_INVAL
                           : OP_OK;
         assert_err_at(decode_hb(kind, h), want, over);
@@ -740,6 +789,8 @@ text_cap(uint64_t kind, const char *name, size_t cap)
             if (strcmp(name, "direction") == 0) field = &b.direction;
             if (strcmp(name, "period") == 0) field = &b.period;
             if (strcmp(name, "at") == 0) field = &b.at;
+            if (strcmp(name, "name") == 0) field = &b.name;
+            if (strcmp(name, "role") == 0) field = &b.role;
             assert_non_null(field);
             free(*field);
             *field = strdup(s);
@@ -769,6 +820,11 @@ test_text_caps(void **state)
     text_cap(PROTO_KIND_KPI_VALUE, "id", PROTO_ID_MAX_BYTES);
     text_cap(PROTO_KIND_KPI_VALUE, "at", 10);
     text_cap(PROTO_KIND_KPI_VALUE, "note", PROTO_TEXT_MAX_BYTES);
+    text_cap(PROTO_KIND_MEMBER, "name", PROTO_NAME_MAX_BYTES);
+    text_cap(PROTO_KIND_MEMBER, "site", PROTO_NAME_MAX_BYTES);
+    text_cap(PROTO_KIND_MEMBER, "role", 16);
+    text_cap(PROTO_KIND_JOIN, "name", PROTO_NAME_MAX_BYTES);
+    text_cap(PROTO_KIND_JOIN, "site", PROTO_NAME_MAX_BYTES);
 }
 
 /* A NUL inside a text would cut it short in C and in SQLite: OP_E_MALFORMED. */
@@ -1098,7 +1154,7 @@ test_hostile_bytes(void **state)
         {"\x91\x91\x91\x91\x91\x91\x91\xc0", 8, DEEP_BUT_OK},
         {"\x91\x91\x91\x91\x91\x91\x91\x91\xc0", 9, OP_E_DEPTH},
     };
-    for (size_t k = 0; k < 4; k++)
+    for (size_t k = 0; k < N_KINDS; k++)
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
             /* as the value of a known field, and of an unknown one */
             hb h = HB_NONE;
@@ -1136,7 +1192,7 @@ test_unknown_kinds(void **state)
 {
     (void)state;
     for (uint64_t k = 0; k <= 20; k++) {
-        bool known = k == 1 || k == 2 || k == 3 || k == 8;
+        bool known = k == 1 || k == 2 || k == 3 || k == 6 || k == 7 || k == 8 || k == 11;
         assert_int_equal(proto_body_kind_known(k), known);
         if (known)
             continue;
@@ -1159,7 +1215,7 @@ static void
 test_encode_bounded(void **state)
 {
     (void)state;
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         proto_body b;
         uint8_t full[4096];
         proto_wbuf w;
@@ -1202,7 +1258,7 @@ test_init_fini(void **state)
     assert_null(b.sealed);
     proto_body_fini(&b);
     proto_body_fini(&b);
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < N_KINDS; k++) {
         full_body(&b, kinds[k]);
         proto_body_fini(&b);
         proto_body_fini(&b);
@@ -1248,6 +1304,288 @@ test_key_body_at_sealed_max_decodes(void **state)
     }
 }
 
+
+/* ---- membership kinds: member, revoke, join ----------------------------------------------- */
+
+/* The fields each of them cannot do without; site is optional. */
+static void
+test_membership_required(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t kind;
+        int omit;
+        op_err want;
+    } cases[] = {
+        {PROTO_KIND_MEMBER, 0, OP_E_INVAL}, /* key */
+        {PROTO_KIND_MEMBER, 1, OP_E_INVAL}, /* name */
+        {PROTO_KIND_MEMBER, 2, OP_OK},      /* site */
+        {PROTO_KIND_MEMBER, 3, OP_E_INVAL}, /* role */
+        {PROTO_KIND_REVOKE, 0, OP_E_INVAL}, /* key */
+        {PROTO_KIND_REVOKE, 1, OP_E_INVAL}, /* after_seq: absent is not 0 */
+        {PROTO_KIND_JOIN, 0, OP_E_INVAL},   /* name */
+        {PROTO_KIND_JOIN, 1, OP_OK},        /* site */
+        {PROTO_KIND_JOIN, 2, OP_E_INVAL},   /* proof */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hb h = HB_NONE;
+        h.omit = cases[i].omit;
+        assert_err_at(decode_hb(cases[i].kind, h), cases[i].want, i);
+        h.unknown = true; /* an unknown key in its place does not stand in for it */
+        assert_err_at(decode_hb(cases[i].kind, h), cases[i].want, i);
+    }
+    /* {} of each */
+    for (uint64_t k = PROTO_KIND_MEMBER; k <= PROTO_KIND_JOIN; k++) {
+        if (k != PROTO_KIND_MEMBER && k != PROTO_KIND_REVOKE && k != PROTO_KIND_JOIN)
+            continue;
+        proto_body b;
+        assert_err_at(proto_body_decode(k, (const uint8_t *)"\x80", 1, &b), OP_E_INVAL, k);
+        proto_body_fini(&b);
+    }
+    /* and the encoder */
+    proto_body b;
+    uint8_t buf[512];
+    proto_wbuf w;
+    full_body(&b, PROTO_KIND_MEMBER);
+    b.has_key = false;
+    assert_err(proto_body_check(&b), OP_E_INVAL);
+    b.has_key = true;
+    free(b.name);
+    b.name = NULL;
+    assert_err(proto_body_check(&b), OP_E_INVAL);
+    b.name = strdup("N");
+    free(b.role);
+    b.role = NULL;
+    assert_err(proto_body_check(&b), OP_E_INVAL);
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_err(proto_body_encode(&b, &w), OP_E_INVAL);
+    assert_int_equal(w.len, 0);
+    b.role = strdup("office");
+    free(b.site);
+    b.site = NULL;
+    assert_ok(proto_body_check(&b));
+    proto_body_fini(&b);
+    full_body(&b, PROTO_KIND_REVOKE);
+    b.has_key = false;
+    assert_err(proto_body_check(&b), OP_E_INVAL);
+    proto_body_fini(&b);
+    full_body(&b, PROTO_KIND_JOIN);
+    b.has_proof = false;
+    assert_err(proto_body_check(&b), OP_E_INVAL);
+    b.has_proof = true;
+    free(b.name);
+    b.name = NULL;
+    assert_err(proto_body_check(&b), OP_E_INVAL);
+    proto_body_fini(&b);
+}
+
+/* Values: role is worker or office; a name is non-empty UTF-8 without control characters;
+ * after_seq is any uint. */
+static void
+test_membership_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *role;
+        op_err want;
+    } roles[] = {{"worker", OP_OK}, {"office", OP_OK},       {"admin", OP_E_INVAL},
+                 {"", OP_E_INVAL},  {"Worker", OP_E_INVAL},  {"worker ", OP_E_INVAL},
+                 {"office\n", OP_E_INVAL}};
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        msgpack_sbuffer raw;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&raw);
+        msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
+        pack_cstr(&pk, roles[i].role);
+        hb h = HB_NONE;
+        h.sub = 3;
+        h.raw = raw.data;
+        h.rawlen = raw.size;
+        assert_err_at(decode_hb(PROTO_KIND_MEMBER, h), roles[i].want, i);
+        msgpack_sbuffer_destroy(&raw);
+    }
+    static const struct {
+        const char *name;
+        op_err want;
+    } names[] = {{"Ann", OP_OK},           {"Åse Nørgaard 🙂", OP_OK}, {"", OP_E_INVAL},
+                 {"a\nb", OP_E_INVAL},     {"a\x1b[31m", OP_E_INVAL}, {"\x7f", OP_E_INVAL},
+                 {"tab\there", OP_E_INVAL}, {"\xff", OP_E_INVAL},      {"\xc3\x28", OP_E_INVAL},
+                 {"\xed\xa0\x80", OP_E_INVAL}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        msgpack_sbuffer raw;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&raw);
+        msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
+        pack_cstr(&pk, names[i].name);
+        hb h = HB_NONE;
+        h.sub = 1; /* member name */
+        h.raw = raw.data;
+        h.rawlen = raw.size;
+        assert_err_at(decode_hb(PROTO_KIND_MEMBER, h), names[i].want, i);
+        h.sub = 0; /* join name */
+        assert_err_at(decode_hb(PROTO_KIND_JOIN, h), names[i].want, i);
+        msgpack_sbuffer_destroy(&raw);
+        /* the encoder agrees */
+        proto_body b;
+        full_body(&b, PROTO_KIND_MEMBER);
+        free(b.name);
+        b.name = strdup(names[i].name);
+        assert_err_at(proto_body_check(&b), names[i].want, i);
+        proto_body_fini(&b);
+    }
+    /* a site may hold any UTF-8 text, as a check-in's does; not other bytes */
+    hb h = HB_NONE;
+    h.sub = 2;
+    h.raw = "\xa1\xff";
+    h.rawlen = 2;
+    assert_err(decode_hb(PROTO_KIND_MEMBER, h), OP_E_INVAL);
+    /* after_seq: every uint, nothing else */
+    static const struct {
+        const char *raw;
+        size_t len;
+        op_err want;
+    } seqs[] = {
+        {"\x00", 1, OP_OK},
+        {"\x01", 1, OP_OK},
+        {"\xce\xff\xff\xff\xff", 5, OP_OK},
+        {"\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 9, OP_OK},
+        {"\xff", 1, OP_E_TYPE},                                 /* -1 */
+        {"\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00", 9, OP_E_TYPE}, /* 1.0 */
+        {"\xa1" "1", 2, OP_E_TYPE},
+    };
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+        h = HB_NONE;
+        h.sub = 1;
+        h.raw = seqs[i].raw;
+        h.rawlen = seqs[i].len;
+        assert_err_at(decode_hb(PROTO_KIND_REVOKE, h), seqs[i].want, i);
+    }
+    proto_body b;
+    uint8_t buf[256];
+    full_body(&b, PROTO_KIND_REVOKE);
+    b.after_seq = 0;
+    round_trip(&b, buf, sizeof buf);
+    b.after_seq = UINT64_MAX;
+    round_trip(&b, buf, sizeof buf);
+    proto_body_fini(&b);
+    full_body(&b, PROTO_KIND_MEMBER);
+    free(b.site);
+    b.site = NULL; /* site left out */
+    round_trip(&b, buf, sizeof buf);
+    free(b.role);
+    b.role = strdup("office");
+    round_trip(&b, buf, sizeof buf);
+    proto_body_fini(&b);
+    full_body(&b, PROTO_KIND_JOIN);
+    free(b.site);
+    b.site = NULL;
+    round_trip(&b, buf, sizeof buf);
+    proto_body_fini(&b);
+}
+
+/* A key or a proof of the wrong length: TOOBIG when longer, MALFORMED when shorter. */
+static void
+test_bin_lengths(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t kind;
+        int field;
+        size_t len;
+        op_err want;
+    } cases[] = {
+        {PROTO_KIND_MEMBER, 0, 31, OP_E_MALFORMED}, {PROTO_KIND_MEMBER, 0, 33, OP_E_TOOBIG},
+        {PROTO_KIND_MEMBER, 0, 0, OP_E_MALFORMED},  {PROTO_KIND_MEMBER, 0, 32, OP_OK},
+        {PROTO_KIND_REVOKE, 0, 31, OP_E_MALFORMED}, {PROTO_KIND_REVOKE, 0, 33, OP_E_TOOBIG},
+        {PROTO_KIND_REVOKE, 0, 64, OP_E_TOOBIG},    {PROTO_KIND_JOIN, 2, 111, OP_E_MALFORMED},
+        {PROTO_KIND_JOIN, 2, 113, OP_E_TOOBIG},     {PROTO_KIND_JOIN, 2, 32, OP_E_MALFORMED},
+        {PROTO_KIND_JOIN, 2, 0, OP_E_MALFORMED},    {PROTO_KIND_JOIN, 2, 112, OP_OK},
+        {PROTO_KIND_KPI_DEF, 6, 31, OP_E_MALFORMED}, {PROTO_KIND_KPI_DEF, 6, 33, OP_E_TOOBIG},
+    };
+    uint8_t fill[200];
+    memset(fill, 0x5a, sizeof fill);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        msgpack_sbuffer raw;
+        msgpack_packer pk;
+        msgpack_sbuffer_init(&raw);
+        msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
+        msgpack_pack_bin_with_body(&pk, fill, cases[i].len);
+        hb h = HB_NONE;
+        h.sub = cases[i].field;
+        h.raw = raw.data;
+        h.rawlen = raw.size;
+        assert_err_at(decode_hb(cases[i].kind, h), cases[i].want, i);
+        msgpack_sbuffer_destroy(&raw);
+        /* a str of the right length is still the wrong type */
+        msgpack_sbuffer_init(&raw);
+        msgpack_packer_init(&pk, &raw, msgpack_sbuffer_write);
+        msgpack_pack_str_with_body(&pk, (const char *)fill, cases[i].len);
+        h.raw = raw.data;
+        h.rawlen = raw.size;
+        assert_err_at(decode_hb(cases[i].kind, h), OP_E_TYPE, i);
+        msgpack_sbuffer_destroy(&raw);
+    }
+}
+
+/* The exact bytes of each: keys in table order, only the fields present. */
+static void
+test_membership_canonical(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    proto_wbuf w;
+    proto_body b;
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    full_body(&b, PROTO_KIND_MEMBER);
+    free(b.site);
+    b.site = NULL;
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_ok(proto_body_encode(&b, &w));
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    pack_cstr(&pk, "key");
+    msgpack_pack_bin_with_body(&pk, b.key, 32);
+    pack_cstr(&pk, "name");
+    pack_cstr(&pk, b.name);
+    pack_cstr(&pk, "role");
+    pack_cstr(&pk, "worker");
+    assert_int_equal(w.len, sb.size);
+    assert_memory_equal(buf, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    proto_body_fini(&b);
+
+    full_body(&b, PROTO_KIND_REVOKE);
+    b.after_seq = 5;
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_ok(proto_body_encode(&b, &w));
+    uint8_t want[2 + 4 + 2 + 32 + 10 + 1] = {0x82, 0xa3, 'k', 'e', 'y', 0xc4, 0x20};
+    memset(want + 7, 0x72, 32);
+    memcpy(want + 39, "\xa9" "after_seq" "\x05", 11);
+    assert_int_equal(w.len, 50);
+    assert_memory_equal(buf, want, 50);
+    proto_body_fini(&b);
+
+    full_body(&b, PROTO_KIND_JOIN);
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_ok(proto_body_encode(&b, &w));
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    pack_cstr(&pk, "name");
+    pack_cstr(&pk, "Ann Larsen");
+    pack_cstr(&pk, "site");
+    pack_cstr(&pk, "Kisumu East");
+    pack_cstr(&pk, "proof");
+    msgpack_pack_bin_with_body(&pk, b.proof, PROTO_JOIN_PROOF_BYTES);
+    assert_int_equal(w.len, sb.size);
+    assert_memory_equal(buf, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    proto_body_fini(&b);
+}
+
 int
 main(void)
 {
@@ -1255,6 +1593,7 @@ main(void)
         return 1;
     memset(key44, 0x44, sizeof key44);
     memset(box55, 0x55, sizeof box55);
+    memset(proof66, 0x66, sizeof proof66);
     for (size_t i = 0; i < 3; i++) {
         memset(sealed3[i].reader, (int)(0x10 + i), PROTO_KEY_BYTES);
         memset(sealed3[i].box, (int)(0x20 + i), PROTO_SEALED_BYTES);
@@ -1285,6 +1624,10 @@ main(void)
         cmocka_unit_test(test_encode_bounded),
         cmocka_unit_test(test_init_fini),
         cmocka_unit_test(test_key_body_at_sealed_max_decodes),
+        cmocka_unit_test(test_membership_required),
+        cmocka_unit_test(test_membership_values),
+        cmocka_unit_test(test_bin_lengths),
+        cmocka_unit_test(test_membership_canonical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
