@@ -17,6 +17,18 @@
 #include "proto/seal.h"
 #include "proto/time.h"
 #include "store/have.h"
+#include "store/log.h"
+#include "store/member.h"
+
+/* The real wall clock, for scheduling retries: OUTPOST_NOW may fix the clock that entries and
+ * status show, but a retry "in 2 s" must still come. */
+static uint64_t
+real_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
 
 uint64_t
 agent_now_ms(void)
@@ -25,9 +37,7 @@ agent_now_ms(void)
     uint64_t ms;
     if (fixed && *fixed && proto_time_parse(fixed, &ms))
         return ms;
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+    return real_ms();
 }
 
 /* ---- peers table: dialing and backoff ---- */
@@ -50,7 +60,7 @@ static void
 peer_result(agent_node *n, const char *addr, bool ok, const char *why)
 {
     sqlite3_stmt *st;
-    uint64_t now = agent_now_ms();
+    uint64_t now = real_ms();
     const char *sql = ok ? "UPDATE peers SET last_ok = ?2, last_error = NULL, fails = 0,"
                            " next_retry = ?2 + ?3 WHERE addr = ?1"
                          : "UPDATE peers SET last_error = ?4, fails = fails + 1,"
@@ -111,7 +121,7 @@ dial_due(agent_node *n, bool all)
                              " OR next_retry <= ?2", &st) != OP_OK)
         return;
     sqlite3_bind_int(st, 1, all);
-    sqlite3_bind_int64(st, 2, (int64_t)agent_now_ms());
+    sqlite3_bind_int64(st, 2, (int64_t)real_ms());
     char addrs[64][300];
     uint8_t keys[64][32];
     bool has_key[64];
@@ -128,6 +138,8 @@ dial_due(agent_node *n, bool all)
         if (!conn_to(n, addrs[i]))
             dial(n, addrs[i], has_key[i] ? keys[i] : NULL);
 }
+
+static void admit(agent_node *n);
 
 /* ---- live pushes and relaying ---- */
 
@@ -156,6 +168,8 @@ agent_node_stored(agent_node *n, agent_conn *from, const uint8_t author[32], uin
                   uint64_t last)
 {
     push_all(n, from, author, first, last); /* store-and-forward: relay at once */
+    if (n->is_office)
+        admit(n); /* a join entry may have come in */
 }
 
 void
@@ -291,6 +305,71 @@ agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synce
         }
         if (n->once_done + n->once_failed >= n->once_dialled)
             agent_node_stop(n, NULL);
+    }
+}
+
+/* ---- the office's duties: admitting members, receipts ---- */
+
+/* Admits every valid pending join (a member entry each), then pushes them out. */
+static void
+admit(agent_node *n)
+{
+    size_t admitted = 0;
+    op_err r = store_member_admit_pending(n->db, n->rd, n->id, agent_now_ms(), &admitted);
+    if (r != OP_OK)
+        agent_log("admitting members failed: %s (%s)", op_strerror(r), op_errname(r));
+    if (admitted) {
+        agent_log("admitted %zu new member%s", admitted, admitted == 1 ? "" : "s");
+        push_own(n);
+    }
+}
+
+/* A receipt entry for the logs whose held head advanced since the last one, so that workers
+ * whose records travelled through colleagues learn that the office holds them (SPEC §7). The
+ * office's own receipts project into acks under its key: that is "the last receipt". */
+static void
+write_receipt(agent_node *n)
+{
+    sqlite3_stmt *st;
+    proto_body b;
+    store_appended done;
+    if (store_db_stmt(n->db,
+                      "SELECT a.key, a.head_seq FROM authors a LEFT JOIN acks k"
+                      " ON k.peer = ?1 AND k.author = a.id"
+                      " WHERE a.head_seq > coalesce(k.seq, 0) AND a.key != ?1"
+                      " ORDER BY a.key LIMIT ?2", &st) != OP_OK)
+        return;
+    proto_body_init(&b, PROTO_KIND_RECEIPT);
+    if (!(b.heads = calloc(PROTO_RECEIPT_MAX_HEADS, sizeof *b.heads))) {
+        sqlite3_reset(st);
+        return;
+    }
+    sqlite3_bind_blob(st, 1, n->id->pk, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, PROTO_RECEIPT_MAX_HEADS);
+    while (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
+        memcpy(b.heads[b.n_heads].author, sqlite3_column_blob(st, 0), 32);
+        b.heads[b.n_heads++].seq = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (b.n_heads) {
+        op_err r = store_log_append(n->db, n->rd, n->id, &b, agent_now_ms(), &done);
+        if (r != OP_OK)
+            agent_log("writing a receipt failed: %s (%s)", op_strerror(r), op_errname(r));
+        else
+            push_own(n);
+    }
+    proto_body_fini(&b);
+}
+
+static void
+office_duties(agent_node *n)
+{
+    if (!n->is_office || n->stopping)
+        return;
+    admit(n);
+    if (uv_now(n->loop) - n->last_receipt_ms >= AGENT_RECEIPT_EVERY_MS) {
+        n->last_receipt_ms = uv_now(n->loop);
+        write_receipt(n);
     }
 }
 
@@ -529,6 +608,7 @@ static void
 on_tick(uv_timer_t *t)
 {
     agent_node *n = t->data;
+    office_duties(n);
     push_own(n);
     dial_due(n, false);
     if (n->opt.once && n->opt.progress) {
@@ -570,6 +650,9 @@ agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt)
         return r;
     }
     OP_IGNORE(store_have_head(n->db, n->id->pk, &n->own_pushed)); /* 0 on failure: all resent */
+    char role[16] = "";
+    OP_IGNORE(store_db_meta_get(n->db, "role", role, sizeof role, NULL)); /* blank: a worker */
+    n->is_office = strcmp(role, "office") == 0;
     /* Links left "connected" by an agent that was killed are not connected now. */
     OP_IGNORE(store_db_exec(n->db, "UPDATE links SET connected = 0")); /* status only */
     if (!opt->once && (r = ctl_open(n)) != OP_OK)

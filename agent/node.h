@@ -22,6 +22,7 @@
 #define AGENT_BACKOFF_MIN_MS 1000
 #define AGENT_BACKOFF_MAX_MS (5 * 60 * 1000)
 #define AGENT_WRITE_HIGH_WATER (512 * 1024)
+#define AGENT_RECEIPT_EVERY_MS 2000
 
 typedef struct agent_conn agent_conn;
 
@@ -53,6 +54,8 @@ typedef struct agent_node {
     int once_dialled, once_done, once_failed;
     char once_error[1024];
     uint64_t own_pushed; /* own head already pushed to live sessions */
+    bool is_office;
+    uint64_t last_receipt_ms; /* loop clock */
 } agent_node;
 
 /* Opens the node in opt->dir (store, identity, network key) and starts listening, dialing and

@@ -13,7 +13,7 @@
 
 #include "proto/mp.h"
 
-enum ftype { F_TRI, F_ENERGY, F_TEXT, F_NUM, F_BIN, F_UINT, F_SEALED };
+enum ftype { F_TRI, F_ENERGY, F_TEXT, F_NUM, F_BIN, F_UINT, F_SEALED, F_HEADS };
 
 typedef struct field {
     const char *name;
@@ -82,6 +82,11 @@ static const field join_fields[] = {
     {0},
 };
 
+static const field receipt_fields[] = {
+    FLD("heads", F_HEADS, heads, 0),
+    {0},
+};
+
 static const field *
 fields_of(uint64_t kind)
 {
@@ -93,6 +98,7 @@ fields_of(uint64_t kind)
     case PROTO_KIND_MEMBER: return member_fields;
     case PROTO_KIND_REVOKE: return revoke_fields;
     case PROTO_KIND_JOIN: return join_fields;
+    case PROTO_KIND_RECEIPT: return receipt_fields;
     default: return NULL;
     }
 }
@@ -125,6 +131,9 @@ proto_body_fini(proto_body *b)
     free(b->sealed);
     b->sealed = NULL;
     b->n_sealed = 0;
+    free(b->heads);
+    b->heads = NULL;
+    b->n_heads = 0;
 }
 
 static bool
@@ -139,6 +148,7 @@ present(const proto_body *b, const field *f)
     case F_BIN: return *(const bool *)((const char *)b + f->has);
     case F_UINT: return true;
     case F_SEALED: return true;
+    case F_HEADS: return true;
     }
     return false;
 }
@@ -266,6 +276,13 @@ proto_body_check(const proto_body *b)
         return b->has_key ? OP_OK : OP_E_INVAL;
     case PROTO_KIND_JOIN:
         return b->has_proof && good_name(b->name) ? OP_OK : OP_E_INVAL;
+    case PROTO_KIND_RECEIPT:
+        if (b->n_heads == 0 || b->n_heads > PROTO_RECEIPT_MAX_HEADS)
+            return OP_E_INVAL;
+        for (size_t i = 0; i < b->n_heads; i++)
+            if (b->heads[i].seq == 0)
+                return OP_E_INVAL;
+        return OP_OK;
     }
     return OP_E_INVAL;
 }
@@ -321,9 +338,45 @@ proto_body_encode(const proto_body *b, proto_wbuf *w)
                 OP_IGNORE(msgpack_pack_bin_with_body(&pk, b->sealed[i].box, PROTO_SEALED_BYTES));
             }
             break;
+        case F_HEADS:
+            OP_IGNORE(msgpack_pack_array(&pk, (size_t)b->n_heads));
+            for (size_t i = 0; i < b->n_heads; i++) {
+                OP_IGNORE(msgpack_pack_array(&pk, 2));
+                OP_IGNORE(msgpack_pack_bin_with_body(&pk, b->heads[i].author, PROTO_KEY_BYTES));
+                OP_IGNORE(msgpack_pack_uint64(&pk, b->heads[i].seq));
+            }
+            break;
         }
     }
     return w->err;
+}
+
+static op_err
+decode_heads(const msgpack_object *o, proto_body *b)
+{
+    const uint8_t *p;
+    op_err r;
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return OP_E_TYPE;
+    if (o->via.array.size > PROTO_RECEIPT_MAX_HEADS)
+        return OP_E_TOOBIG;
+    if (o->via.array.size == 0)
+        return OP_E_INVAL;
+    if (!(b->heads = calloc(o->via.array.size, sizeof *b->heads)))
+        return OP_E_NOMEM;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *pair = &o->via.array.ptr[i];
+        if (pair->type != MSGPACK_OBJECT_ARRAY)
+            return OP_E_TYPE;
+        if (pair->via.array.size != 2)
+            return OP_E_MALFORMED;
+        if ((r = proto_mp_bin(&pair->via.array.ptr[0], PROTO_KEY_BYTES, &p)) != OP_OK ||
+            (r = proto_mp_uint(&pair->via.array.ptr[1], &b->heads[i].seq)) != OP_OK)
+            return r;
+        memcpy(b->heads[i].author, p, PROTO_KEY_BYTES);
+        b->n_heads++;
+    }
+    return OP_OK;
 }
 
 static op_err
@@ -401,6 +454,8 @@ decode_field(const field *f, const msgpack_object *v, proto_body *b)
         return proto_mp_uint(v, (uint64_t *)base);
     case F_SEALED:
         return decode_sealed(v, b);
+    case F_HEADS:
+        return decode_heads(v, b);
     }
     return OP_E_INVAL;
 }

@@ -28,6 +28,13 @@
 
 typedef enum proto_tri { PROTO_UNSET = -1, PROTO_NO = 0, PROTO_YES = 1 } proto_tri;
 
+/* A receipt: the office holds author's log up to seq. */
+typedef struct proto_receipt_head {
+    uint8_t author[PROTO_KEY_BYTES];
+    uint64_t seq;
+} proto_receipt_head;
+#define PROTO_RECEIPT_MAX_HEADS 1024 /* 1024 x 44 bytes fit in a body */
+
 typedef struct proto_sealed {
     uint8_t reader[PROTO_KEY_BYTES];
     uint8_t box[PROTO_SEALED_BYTES];
@@ -63,6 +70,9 @@ typedef struct proto_body {
     uint64_t after_seq;           /* revoke: that author's entries above this seq are refused */
     bool has_proof;
     uint8_t proof[PROTO_JOIN_PROOF_BYTES]; /* see proto/invite.h */
+    /* receipt {heads: [[author, seq], ...]} */
+    size_t n_heads;
+    proto_receipt_head *heads; /* owned */
 } proto_body;
 
 /* Sets every field to absent. */

@@ -115,6 +115,36 @@ project_join(store_db *db, int64_t author, uint64_t seq, uint64_t ts, const prot
     return r;
 }
 
+/* receipt -> acks under the office's key: "the office holds these logs up to these seqs",
+ * learned by every node the receipt reaches, through any path (SPEC §7 step 4). */
+static op_err
+project_receipt(store_db *db, int64_t office, uint64_t ts, const proto_body *b)
+{
+    sqlite3_stmt *st;
+    int64_t aid;
+    op_err r;
+    for (size_t i = 0; i < b->n_heads; i++) {
+        if ((r = store_db_author_id(db, b->heads[i].author, &aid)) != OP_OK ||
+            (r = store_db_stmt(db,
+                               "INSERT INTO acks(peer, author, seq, at)"
+                               " SELECT key, ?2, ?3, ?4 FROM authors WHERE id = ?1"
+                               " ON CONFLICT(peer, author) DO UPDATE SET"
+                               " seq = max(seq, excluded.seq), at = excluded.at",
+                               &st)) != OP_OK)
+            return r;
+        sqlite3_bind_int64(st, 1, office);
+        sqlite3_bind_int64(st, 2, aid);
+        sqlite3_bind_int64(st, 3, (int64_t)(b->heads[i].seq > INT64_MAX ? INT64_MAX
+                                                                        : b->heads[i].seq));
+        sqlite3_bind_int64(st, 4, (int64_t)(ts > INT64_MAX ? INT64_MAX : ts));
+        r = store_db_code(sqlite3_step(st));
+        sqlite3_reset(st);
+        if (r != OP_OK)
+            return r;
+    }
+    return OP_OK;
+}
+
 op_err
 store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, const proto_body *b)
 {
@@ -188,6 +218,12 @@ store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, cons
     }
     case PROTO_KIND_JOIN:
         return project_join(db, author, seq, ts, b);
+    case PROTO_KIND_RECEIPT: {
+        bool office;
+        if ((r = by_office(db, author, &office)) != OP_OK || !office)
+            return r;
+        return project_receipt(db, author, ts, b);
+    }
     default:
         return OP_OK; /* known to the log, not projected by this version */
     }

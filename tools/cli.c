@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/body.h"
 #include "proto/seal.h"
 #include "proto/time.h"
 
@@ -239,6 +240,47 @@ sql_key_text(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
 }
 
+/*
+ * plain_field(body, kind, name): one field of a plaintext body (member, revoke, join, receipt),
+ * decoded by proto/ with all its checks: text as text, keys as base64, numbers as integers,
+ * the receipt's heads as their count. NULL when absent, unreadable or invalid. Lets the log
+ * show these bodies with SQLite's JSON functions doing the JSON.
+ */
+static void
+sql_plain_field(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    proto_body b;
+    char text[PROTO_KEY_TEXT_BYTES];
+    (void)argc;
+    const char *name = (const char *)sqlite3_value_text(argv[2]);
+    uint64_t kind = (uint64_t)sqlite3_value_int64(argv[1]);
+    if (sqlite3_value_type(argv[0]) != SQLITE_BLOB || !name ||
+        (kind != PROTO_KIND_MEMBER && kind != PROTO_KIND_REVOKE && kind != PROTO_KIND_JOIN &&
+         kind != PROTO_KIND_RECEIPT) ||
+        proto_body_decode(kind, sqlite3_value_blob(argv[0]),
+                          (size_t)sqlite3_value_bytes(argv[0]), &b) != OP_OK) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    const char *s = strcmp(name, "name") == 0   ? b.name
+                    : strcmp(name, "site") == 0 ? b.site
+                    : strcmp(name, "role") == 0 ? b.role
+                                                : NULL;
+    if (s) {
+        sqlite3_result_text(ctx, s, -1, SQLITE_TRANSIENT);
+    } else if (strcmp(name, "key") == 0 && b.has_key) {
+        proto_key_to_text(b.key, text);
+        sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    } else if (strcmp(name, "after_seq") == 0 && kind == PROTO_KIND_REVOKE) {
+        sqlite3_result_int64(ctx, (sqlite3_int64)b.after_seq);
+    } else if (strcmp(name, "heads") == 0 && kind == PROTO_KIND_RECEIPT) {
+        sqlite3_result_int64(ctx, (sqlite3_int64)b.n_heads);
+    } else {
+        sqlite3_result_null(ctx);
+    }
+    proto_body_fini(&b);
+}
+
 int
 cli_sql_functions(sqlite3 *h)
 {
@@ -248,6 +290,9 @@ cli_sql_functions(sqlite3 *h)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(h, "short_key", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
                                      (void *)(intptr_t)8, sql_key_text, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(h, "plain_field", 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                     sql_plain_field, NULL, NULL);
     return rc;
 }
 

@@ -111,6 +111,13 @@ int cli_parse_plain(cli_ctx *c, int argc, char **argv, const char *help);
     "  FROM links l WHERE NOT EXISTS (SELECT 1 FROM peers p WHERE p.key = l.key"              \
     "   OR (p.key IS NULL AND p.addr = l.addr)))"
 
+/* A member's name as this node knows it, in SQL: from the membership list, else its own, else
+ * the key's first 8 characters. */
+#define CLI_NAME_OF(key)                                                                           \
+    "coalesce((SELECT name FROM members WHERE key = " key "), CASE WHEN " key " = (SELECT v"      \
+    " FROM meta WHERE k = 'key') THEN (SELECT v FROM meta WHERE k = 'name') END, short_key(" key \
+    "))"
+
 /* An ms timestamp as ISO 8601 UTC in SQL. */
 #define CLI_ISO(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
 

@@ -247,11 +247,6 @@ out:
 #define LATEST_DEFS                                                                                \
     "defs AS (SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.kpi"                    \
     " ORDER BY d.ts DESC, d.id DESC) AS rn FROM kpi_defs d) WHERE rn = 1)"
-/* A member's name as this node knows it. */
-#define NAME_OF(key)                                                                               \
-    "CASE WHEN " key " = (SELECT v FROM meta WHERE k = 'key') THEN"                                \
-    " (SELECT v FROM meta WHERE k = 'name') ELSE short_key(" key ") END"
-
 static void
 fmt_num(char *buf, size_t n, double v)
 {
@@ -316,12 +311,15 @@ list(cli_ctx *c, const args *a)
 /* Per member and KPI over each KPI's period (temp.periods): sum, target, attainment. */
 #define REPORT_ROWS                                                                                \
     "WITH " LATEST_DEFS ","                                                                        \
-    " own AS (SELECT id FROM authors WHERE key = (SELECT v FROM meta WHERE k = 'key')),"          \
+    /* who the KPIs are for: this node if it is a worker, and every worker member it knows */   \
+    " workers AS (SELECT v AS key FROM meta WHERE k = 'key' AND (SELECT v FROM meta"              \
+    "   WHERE k = 'role') = 'worker'"                                                              \
+    "  UNION SELECT key FROM members WHERE role = 'worker' AND revoked_after IS NULL),"           \
     " pairs AS (SELECT DISTINCT v.author, v.kpi FROM kpi_values v JOIN temp.periods p"             \
     "   ON p.kpi = v.kpi AND v.at BETWEEN p.start AND p.stop"                                      \
-    "  UNION SELECT own.id, d.kpi FROM own, defs d"                                                \
-    "   WHERE d.for_key IS NULL OR d.for_key = (SELECT v FROM meta WHERE k = 'key')),"            \
-    " r AS (SELECT a.key AS key, " NAME_OF("a.key") " AS name, x.kpi AS kpi, p.label AS period,"  \
+    "  UNION SELECT a.id, d.kpi FROM workers w JOIN authors a ON a.key = w.key, defs d"           \
+    "   WHERE d.for_key IS NULL OR d.for_key = w.key),"                                           \
+    " r AS (SELECT a.key AS key, " CLI_NAME_OF("a.key") " AS name, x.kpi AS kpi, p.label AS period,"  \
     "   p.start AS start, p.stop AS stop,"                                                         \
     "   (SELECT sum(v.value) FROM kpi_values v WHERE v.author = x.author AND v.kpi = x.kpi"        \
     "     AND v.at BETWEEN p.start AND p.stop) AS value,"                                          \

@@ -34,6 +34,14 @@ static const char help[] =
     "   'note', v.note) FROM kpi_values v WHERE v.id = e.id)"                                      \
     " WHEN 8 THEN (SELECT json_object('epoch', k.epoch) FROM key_entries k"                        \
     "   WHERE k.author = e.author AND k.seq = e.seq)"                                              \
+    " WHEN 6 THEN json_object('key', plain_field(e.body, 6, 'key'), 'name',"                       \
+    "   plain_field(e.body, 6, 'name'), 'site', plain_field(e.body, 6, 'site'), 'role',"          \
+    "   plain_field(e.body, 6, 'role'))"                                                           \
+    " WHEN 7 THEN json_object('key', plain_field(e.body, 7, 'key'), 'after_seq',"                  \
+    "   plain_field(e.body, 7, 'after_seq'))"                                                      \
+    " WHEN 11 THEN json_object('name', plain_field(e.body, 11, 'name'), 'site',"                   \
+    "   plain_field(e.body, 11, 'site'))"                                                          \
+    " WHEN 12 THEN json_object('heads', plain_field(e.body, 12, 'heads'))"                         \
     " END"
 
 /* Filters: ?1 author key or NULL, ?2 kind or NULL, ?3 limit (-1 = all). */
@@ -67,7 +75,8 @@ summary(sqlite3_stmt *st, char *buf, size_t n)
     const char *j = (const char *)sqlite3_column_text(st, 4);
     buf[0] = '\0';
     if (!j) {
-        snprintf(buf, n, "%s", kind == 8 ? "" : "(encrypted: not readable on this node)");
+        const char *plain = (const char *)sqlite3_column_text(st, 5);
+        snprintf(buf, n, "%s", plain ? plain : kind == 8 ? "" : "(encrypted: not readable on this node)");
         return;
     }
     snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 5));
@@ -142,7 +151,7 @@ cli_log_main(cli_ctx *c, int argc, char **argv)
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(
         store_db_handle(n.db),
-        "SELECT short_key(e.akey), e.seq, e.kind, strftime('%Y-%m-%d %H:%M', e.ts / 1000,"
+        "SELECT " CLI_NAME_OF("e.akey") ", e.seq, e.kind, strftime('%Y-%m-%d %H:%M', e.ts / 1000,"
         " 'unixepoch'), " BODY_JSON " AS body,"
         " CASE e.kind"
         "  WHEN 1 THEN (SELECT substr("
@@ -158,6 +167,12 @@ cli_log_main(cli_ctx *c, int argc, char **argv)
         "   coalesce(': ' || v.note, '') FROM kpi_values v WHERE v.id = e.id)"
         "  WHEN 8 THEN (SELECT 'epoch ' || k.epoch || ' key for the readers'"
         "   FROM key_entries k WHERE k.author = e.author AND k.seq = e.seq)"
+        "  WHEN 6 THEN 'admits ' || plain_field(e.body, 6, 'name') || ' as ' ||"
+        "   plain_field(e.body, 6, 'role')"
+        "  WHEN 7 THEN 'revokes ' || substr(plain_field(e.body, 7, 'key'), 1, 8) ||"
+        "   ' after seq ' || plain_field(e.body, 7, 'after_seq')"
+        "  WHEN 11 THEN 'asks to join as ' || plain_field(e.body, 11, 'name')"
+        "  WHEN 12 THEN 'holds ' || plain_field(e.body, 12, 'heads') || ' logs up to date'"
         " END FROM (" SELECTED ") e",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -167,7 +182,7 @@ cli_log_main(cli_ctx *c, int argc, char **argv)
     }
     bind_filter(st, &f);
     static const char *const heads[] = {"WHEN (UTC)", "AUTHOR", "SEQ", "KIND", "WHAT"};
-    static const int widths[] = {16, 8, 6, 9, 0};
+    static const int widths[] = {16, 14, 6, 9, 0};
     cli_table *t = cli_table_new(5, heads, widths);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char seq[24], what[512];

@@ -2,6 +2,7 @@
  * office yet. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "tools/cli.h"
 
@@ -44,7 +45,7 @@ bind_status(sqlite3_stmt *st, void *arg)
 
 /* One line per peer: the answer to "why is this not synced?". */
 static void
-print_peers(cli_node *n, uint64_t now_ms, bool agent)
+print_peers(cli_node *n, bool agent)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(store_db_handle(n->db),
@@ -70,7 +71,11 @@ print_peers(cli_node *n, uint64_t now_ms, bool agent)
             if (err)
                 printf("; last attempt failed: %s", err);
             if (agent && sqlite3_column_type(st, 5) != SQLITE_NULL) {
-                int64_t wait = sqlite3_column_int64(st, 5) - (int64_t)now_ms;
+                /* the agent schedules by the real clock, even under OUTPOST_NOW */
+                struct timeval tv;
+                gettimeofday(&tv, NULL);
+                int64_t wait = sqlite3_column_int64(st, 5) -
+                               ((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
                 if (wait > 0)
                     printf("; next try in %llds", (long long)((wait + 999) / 1000));
                 else
@@ -154,7 +159,7 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
     if (forks)
         printf("forks     %lld (an author wrote two different entries with one seq; see "
                "'outpost log')\n", forks);
-    print_peers(&n, c->now_ms, agent.agent);
+    print_peers(&n, agent.agent);
 #undef COL
     sqlite3_finalize(st);
     cli_node_close(&n);

@@ -1,70 +1,90 @@
 #!/bin/sh
-# demo.sh — the main job so far, on this machine: two field consultants record check-ins and
-# KPI values with no link at all; each node shows what it holds; `outpost verify` catches a
-# byte flipped in a database. Usage: tools/demo.sh [BUILD_DIR] (default: build).
+# demo.sh — the main job, on this machine: a home office and three field consultants record
+# check-ins and KPI values with no link at all; when links appear, their agents converge — one
+# of them reaching the office only through a colleague who cannot read what she carries — and
+# `outpost status` on each shows pending falling to 0. Usage: tools/demo.sh [BUILD_DIR].
 set -eu
 build=${1:-build}
-bin=$(cd "$build" && pwd)/outpost
-[ -x "$bin" ] || { echo "demo: $bin not found; build first (see README)" >&2; exit 3; }
+bindir=$(cd "$build" && pwd)
+out=$bindir/outpost
+[ -x "$out" ] && [ -x "$bindir/outpostd" ] || { echo "demo: build first (see README)" >&2; exit 3; }
 work=$(mktemp -d /tmp/outpost-demo.XXXXXX)
-ann=$work/ann ben=$work/ben
+pids=""
+cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ outpost %s\n' "$*"; "$bin" "$@"; }
+run() { printf '$ outpost %s\n' "$*"; "$out" "$@"; }
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+P_OFFICE=$(port) P_ANN=$(port)
+office=$work/office ann=$work/ann ben=$work/ben cai=$work/cai
 
-step "Two field consultants set up their laptops (no network is used at any point)"
+step "The home office and three field consultants set up (no network is needed)"
 export OUTPOST_NOW=2026-11-23T08:00:00Z
-run --dir "$ann" init --name "Ann Larsen" --site "Client A, Aarhus"
-run --dir "$ben" init --name "Ben Olsen" --site "Client B, Bergen"
+run --dir "$office" init --office --name "Home office" >/dev/null
+for w in ann:"Ann Larsen":"Client A, Aarhus" ben:"Ben Olsen":"Client B, Bergen" \
+         cai:"Cai Nielsen":"Client A, Aarhus"; do
+    dir=$work/${w%%:*} rest=${w#*:}; name=${rest%%:*} site=${rest#*:}
+    run --dir "$dir" init --name "$name" --site "$site" >/dev/null
+    code=$("$out" --dir "$office" invite --name "$name" --site "$site" --addr 127.0.0.1:$P_OFFICE 2>/dev/null)
+    printf '$ outpost invite --name "%s" ...   -> %.24s...\n' "$name" "$code"
+    run --dir "$dir" join "$code" >/dev/null
+done
+run --dir "$office" kpi define articles --target 3 --unit articles --period week --title "Articles a week" >/dev/null
 
-step "Each records the team's KPI (the office will define it too; offline, each node keeps its own)"
-run --dir "$ann" kpi define articles --target 3 --unit articles --period week --title "Articles a week"
-run --dir "$ben" kpi define replies --target 4 --unit hours --direction at_most --period week \
-    --title "Answer customer e-mails within 4 hours"
+step "Cai works at the same client as Ann: her laptop reaches Ann's, never the office"
+run --dir "$cai" peers remove 127.0.0.1:$P_OFFICE
+run --dir "$cai" peers add 127.0.0.1:$P_ANN
 
-step "Monday to Wednesday at the client's site: check-ins and KPI values, all offline"
-OUTPOST_NOW=2026-11-23T16:30:00Z run --dir "$ann" checkin --delivering yes --thriving yes --support yes --energy 4 --wins "kick-off went well"
-OUTPOST_NOW=2026-11-24T16:45:00Z run --dir "$ann" kpi record articles 2 --at 2026-11-24
-OUTPOST_NOW=2026-11-25T17:00:00Z run --dir "$ann" checkin --delivering yes --thriving no --support no --energy 2 \
+step "Monday to Wednesday, all offline: check-ins and KPI values"
+OUTPOST_NOW=2026-11-24T16:30:00Z run --dir "$ann" checkin --delivering yes --thriving yes --support yes --energy 4 --wins "kick-off went well"
+OUTPOST_NOW=2026-11-24T16:45:00Z run --dir "$ann" kpi record articles 2
+OUTPOST_NOW=2026-11-25T17:00:00Z run --dir "$ben" checkin --delivering yes --thriving no --support no --energy 2 \
     --blockers "no access to the client's test system" --note "long days; would like a call"
-OUTPOST_NOW=2026-11-25T17:05:00Z run --dir "$ann" kpi record articles 1
-OUTPOST_NOW=2026-11-24T15:00:00Z run --dir "$ben" checkin --delivering yes --thriving yes --support yes --energy 5
-OUTPOST_NOW=2026-11-25T15:10:00Z run --dir "$ben" kpi record replies 3.5 --note "median reply time"
-
+canary=canary-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+OUTPOST_NOW=2026-11-25T17:10:00Z run --dir "$cai" checkin --delivering no --thriving yes --support yes --energy 3 --note "$canary"
+OUTPOST_NOW=2026-11-25T17:15:00Z run --dir "$cai" kpi record articles 1
 export OUTPOST_NOW=2026-11-25T18:00:00Z
-step "What Ann's laptop holds: status, log and this week's KPI report"
-run --dir "$ann" status
-run --dir "$ann" log
-run --dir "$ann" kpi report
+run --dir "$cai" status
 
-step "Ben's laptop, and the same for scripts (--json)"
-run --dir "$ben" status
-run --dir "$ben" kpi report --json
+step "Links appear: every laptop starts its agent (outpostd)"
+"$bindir/outpostd" --dir "$office" --listen 127.0.0.1:$P_OFFICE 2>"$work/office.log" & pids="$pids $!"
+"$bindir/outpostd" --dir "$ann" --listen 127.0.0.1:$P_ANN 2>"$work/ann.log" & pids="$pids $!"
+"$bindir/outpostd" --dir "$ben" --no-listen 2>"$work/ben.log" & pids="$pids $!"
+"$bindir/outpostd" --dir "$cai" --no-listen 2>"$work/cai.log" & pids="$pids $!"
+pending() { "$out" --dir "$1" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pending"])'; }
+i=0
+while :; do
+    a=$(pending "$ann") b=$(pending "$ben") c=$(pending "$cai")
+    printf 'pending:  ann %s  ben %s  cai %s\n' "$a" "$b" "$c"
+    [ "$a$b$c" = 000 ] && break
+    i=$((i + 1)); [ $i -lt 60 ] || { echo "demo: not converged after 30 s; logs in $work" >&2; exit 3; }
+    sleep 0.5
+done
 
-step "What travels to colleagues and the office is ciphertext: no log body contains the note"
-python3 - "$ann/outpost.db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-bodies = [b for (b,) in db.execute("SELECT body FROM entries WHERE kind != 8")]
-assert bodies and not any(b"would like a call" in b for b in bodies), "plaintext in a log body"
-print(f"{len(bodies)} bodies checked: each is XChaCha20-Poly1305 ciphertext; only Ann's node"
-      " (and, once it joins, the office) holds the key")
-PY
+step "The office reads everyone's records, Cai's included (they came through Ann)"
+run --dir "$office" log --kind checkin
+run --dir "$office" kpi report
+run --dir "$cai" status
 
-step "Every chain, signature and body verifies"
-run --dir "$ann" verify
+step "Ann's laptop carried Cai's records without being able to read them"
+if grep -rq "$canary" "$ann"; then echo "FOUND Cai's note in Ann's files (unexpected)"; exit 3; fi
+echo "Cai's note ($canary) occurs nowhere in $ann (database, WAL, keys)"
+run --dir "$ann" log --kind checkin --author "$("$out" --dir "$cai" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
 
-step "Someone flips one byte of a stored entry; verify notices (exit status 1)"
-python3 - "$ann/outpost.db" <<'PY'
+step "Every node re-checks every chain, signature and body"
+for d in "$office" "$ann" "$ben" "$cai"; do run --dir "$d" verify; done
+
+step "Someone flips one byte of a stored entry at the office; verify notices (exit status 1)"
+python3 - "$office/outpost.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rowid, env = db.execute("SELECT id, envelope FROM entries ORDER BY id LIMIT 1 OFFSET 1").fetchone()
 env = bytearray(env); env[40] ^= 0x01
 db.execute("UPDATE entries SET envelope = ? WHERE id = ?", (bytes(env), rowid)); db.commit()
-print("flipped one bit in the envelope of entry", rowid & 0xffffffff)
 PY
 set +e
-run --dir "$ann" verify
+run --dir "$office" verify
 echo "(exit status $?)"
 set -e
 echo
-echo "The nodes are in $work; try: $bin --dir $ben log"
+echo "The nodes and the agents' logs are in $work"

@@ -1187,12 +1187,62 @@ test_hostile_bytes(void **state)
     proto_body_fini(&b);
 }
 
+/* receipt {heads}: round trip; empty, seq 0 and over the cap refused. */
+static void
+test_receipt(void **state)
+{
+    (void)state;
+    static uint8_t buf[PROTO_BODY_MAX_BYTES];
+    proto_body b, d;
+    proto_wbuf w;
+    proto_body_init(&b, PROTO_KIND_RECEIPT);
+    b.heads = calloc(PROTO_RECEIPT_MAX_HEADS + 1, sizeof *b.heads);
+    assert_non_null(b.heads);
+    for (size_t i = 0; i <= PROTO_RECEIPT_MAX_HEADS; i++) {
+        memset(b.heads[i].author, (int)i, PROTO_KEY_BYTES);
+        b.heads[i].seq = 1000000 + i;
+    }
+    b.n_heads = 2;
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_err(proto_body_encode(&b, &w), OP_OK);
+    assert_err(proto_body_decode(PROTO_KIND_RECEIPT, buf, w.len, &d), OP_OK);
+    assert_int_equal(d.n_heads, 2);
+    assert_memory_equal(d.heads[1].author, b.heads[1].author, PROTO_KEY_BYTES);
+    assert_int_equal(d.heads[1].seq, 1000001);
+    proto_body_fini(&d);
+    /* the largest receipt fits in a body */
+    b.n_heads = PROTO_RECEIPT_MAX_HEADS;
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_err(proto_body_encode(&b, &w), OP_OK);
+    assert_err(proto_body_decode(PROTO_KIND_RECEIPT, buf, w.len, &d), OP_OK);
+    proto_body_fini(&d);
+    b.n_heads = PROTO_RECEIPT_MAX_HEADS + 1;
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_err(proto_body_encode(&b, &w), OP_E_INVAL);
+    b.n_heads = 1;
+    b.heads[0].seq = 0;
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_err(proto_body_encode(&b, &w), OP_E_INVAL);
+    b.n_heads = 0;
+    assert_err(proto_body_encode(&b, &w), OP_E_INVAL);
+    proto_body_fini(&b);
+    /* by hand: an empty list, a head of the wrong shape */
+    assert_err(proto_body_decode(PROTO_KIND_RECEIPT, (const uint8_t *)"\x81\xa5heads\x90", 8, &d),
+               OP_E_INVAL);
+    proto_body_fini(&d);
+    assert_err(proto_body_decode(PROTO_KIND_RECEIPT, (const uint8_t *)"\x81\xa5heads\x91\x91\x01",
+                                 10, &d),
+               OP_E_MALFORMED);
+    proto_body_fini(&d);
+}
+
 static void
 test_unknown_kinds(void **state)
 {
     (void)state;
     for (uint64_t k = 0; k <= 20; k++) {
-        bool known = k == 1 || k == 2 || k == 3 || k == 6 || k == 7 || k == 8 || k == 11;
+        bool known = k == 1 || k == 2 || k == 3 || k == 6 || k == 7 || k == 8 || k == 11 ||
+                     k == 12;
         assert_int_equal(proto_body_kind_known(k), known);
         if (known)
             continue;
@@ -1620,6 +1670,7 @@ main(void)
         cmocka_unit_test(test_required_and_ranges),
         cmocka_unit_test(test_sealed_list),
         cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_receipt),
         cmocka_unit_test(test_unknown_kinds),
         cmocka_unit_test(test_encode_bounded),
         cmocka_unit_test(test_init_fini),
