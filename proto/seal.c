@@ -113,6 +113,10 @@ proto_key_from_text(const char *s, uint8_t key[PROTO_KEY_BYTES])
     const char *end = NULL;
     if (strlen(s) != PROTO_KEY_TEXT_BYTES - 1)
         return OP_E_INVAL;
+    /* libsodium 1.0.18 takes some bytes over 0x7f as base64 digits: check the alphabet first. */
+    if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+        PROTO_KEY_TEXT_BYTES - 1)
+        return OP_E_INVAL;
     if (sodium_base642bin(key, PROTO_KEY_BYTES, s, PROTO_KEY_TEXT_BYTES - 1, NULL, &n, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         n != PROTO_KEY_BYTES || *end != '\0')

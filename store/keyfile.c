@@ -120,7 +120,11 @@ store_keyfile_read(const char *path, uint8_t *secret, size_t n)
     }
     line[len] = '\0';
     line[strcspn(line, "\n")] = '\0';
+    const char *b64 = line + sizeof MAGIC - 1;
     if (strncmp(line, MAGIC, sizeof MAGIC - 1) != 0 ||
+        /* libsodium 1.0.18 takes some bytes over 0x7f as base64 digits: check the alphabet */
+        strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+            strlen(b64) ||
         sodium_base642bin(secret, n, line + sizeof MAGIC - 1, strlen(line + sizeof MAGIC - 1),
                           NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
         got != n || *end != '\0')
