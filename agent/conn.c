@@ -9,6 +9,7 @@
 #include "proto/frame.h"
 
 #define READ_MAX (PROTO_FRAME_MAX_BYTES + PROTO_FRAME_OVERHEAD + 64)
+#define READ_CHUNK 65536 /* one read from the socket */
 
 typedef struct write_req {
     uv_write_t req;
@@ -71,8 +72,8 @@ agent_conn_close(agent_conn *c, const char *why)
     if (c->state == CONN_CLOSING)
         return;
     c->state = CONN_CLOSING;
-    if (!c->why[0])
-        snprintf(c->why, sizeof c->why, "%s", why);
+    if (!c->why[0]) /* the first reason given is the one that counts */
+        snprintf(c->why, sizeof c->why, "%s", why ? why : "closed");
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
@@ -99,8 +100,11 @@ on_written(uv_write_t *req, int status)
         agent_conn_close(c, why);
         return;
     }
-    if (c->goodbye_sent && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0) {
-        agent_conn_close(c, c->why[0] ? c->why : "done");
+    if (c->goodbye_sent) {
+        /* Closed when the peer's goodbye is in too (or on_timer gives up on it): closing with
+         * its bytes unread would reset the connection and could lose what we sent last. */
+        if (c->goodbye_received && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+            agent_conn_close(c, NULL);
         return;
     }
     pump(c);
@@ -133,9 +137,11 @@ send_frame(void *ctx, const uint8_t *msg, size_t n)
 {
     agent_conn *c = ctx;
     size_t len;
-    write_req *w = malloc(sizeof *w + n + PROTO_FRAME_OVERHEAD);
+    write_req *w;
     op_err r;
-    if (!w)
+    if (c->goodbye_sent)
+        return OP_OK; /* our stream has ended: answers to what still arrives are not sent */
+    if (!(w = malloc(sizeof *w + n + PROTO_FRAME_OVERHEAD)))
         return OP_E_NOMEM;
     if ((r = proto_stream_seal(&c->tx, msg, n, false, w->data, n + PROTO_FRAME_OVERHEAD, &len)) !=
         OP_OK) {
@@ -187,6 +193,7 @@ agent_conn_finish(agent_conn *c, const char *why)
         return;
     snprintf(c->why, sizeof c->why, "%s", why);
     c->goodbye_sent = true;
+    c->goodbye_ms = uv_now(c->node->loop);
     /* An empty final frame: the stream ends here, on purpose (a cut has no final tag). */
     if (proto_stream_seal(&c->tx, NULL, 0, true, frame, sizeof frame, &len) != OP_OK ||
         write_raw(c, frame, len) != OP_OK)
@@ -238,6 +245,10 @@ on_timer(uv_timer_t *t)
             agent_conn_close(c, "no handshake within 10 s");
         return;
     }
+    if (c->goodbye_sent && now - c->goodbye_ms >= AGENT_GOODBYE_WAIT_MS) {
+        agent_conn_close(c, NULL); /* the peer does not answer our goodbye: do not wait */
+        return;
+    }
     if (now - c->last_rx_ms >= AGENT_DEAD_AFTER_MS) {
         agent_conn_close(c, "peer silent for 30 s: link presumed dead");
         return;
@@ -262,8 +273,8 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
     (void)suggested;
-    buf->base = malloc(65536);
-    buf->len = buf->base ? 65536 : 0;
+    buf->base = malloc(READ_CHUNK);
+    buf->len = buf->base ? READ_CHUNK : 0;
 }
 
 static op_err
@@ -371,15 +382,18 @@ process(agent_conn *c)
                 return;
             }
             off += flen;
-            if (final) {
-                c->goodbye_received = true;
-                if (mlen == 0) {
-                    agent_conn_close(c, "peer said goodbye");
-                    return;
-                }
-            }
-            if ((r = agent_session_recv(c->session, msg, mlen, agent_now_ms())) != OP_OK) {
+            if (mlen > 0 &&
+                (r = agent_session_recv(c->session, msg, mlen, agent_now_ms())) != OP_OK) {
                 close_err(c, "peer sent bad data", r);
+                return;
+            }
+            if (final) {
+                /* The peer's stream has ended: answer with our own goodbye, then close. */
+                c->goodbye_received = true;
+                if (!c->goodbye_sent)
+                    agent_conn_finish(c, "peer said goodbye");
+                else if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+                    agent_conn_close(c, NULL);
                 return;
             }
             pump(c);
@@ -399,11 +413,18 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     agent_conn *c = s->data;
     if (n < 0) {
         free(buf->base);
-        if (n == UV_EOF)
-            agent_conn_close(c, c->goodbye_received || c->goodbye_sent
-                                    ? "closed"
-                                    : "connection cut before goodbye (TRUNCATED); "
-                                      "what arrived whole is kept");
+        if (n == UV_EOF && (c->goodbye_received || c->goodbye_sent))
+            agent_conn_close(c, NULL);
+        else if (n == UV_EOF && c->state != CONN_LIVE)
+            /* A responder that does not like our first message closes without a word (C3). */
+            agent_conn_close(c, c->initiator
+                                    ? "handshake refused by the peer (HANDSHAKE): another "
+                                      "team's network key, or not the node expected at this "
+                                      "address"
+                                    : "the peer left during the handshake (HANDSHAKE)");
+        else if (n == UV_EOF)
+            agent_conn_close(c, "connection cut before goodbye (TRUNCATED); "
+                                "what arrived whole is kept");
         else {
             char why[640];
             snprintf(why, sizeof why, "read failed: %s", uv_strerror((int)n));
@@ -419,17 +440,18 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     c->bytes_in += (size_t)n;
     if (c->state == CONN_LIVE)
         c->live_in += (size_t)n;
-    /* Before authentication a peer may hold at most one handshake message here (C18). */
+    /* What is left after processing is less than one frame (or, before authentication, one
+     * handshake message: C18); one more read comes on top of it. */
     size_t limit = c->state == CONN_LIVE ? READ_MAX : 4096;
-    if (c->in_len + (size_t)n > limit) {
+    if (c->in_len > limit || (size_t)n > READ_CHUNK) {
         free(buf->base);
         agent_conn_close(c, "peer sent more than a frame may hold");
         return;
     }
     if (c->in_len + (size_t)n > c->in_cap) {
         size_t ncap = c->in_len + (size_t)n + 65536;
-        if (ncap > READ_MAX + 65536)
-            ncap = READ_MAX + 65536;
+        if (ncap > READ_MAX + READ_CHUNK)
+            ncap = READ_MAX + READ_CHUNK;
         uint8_t *ni = realloc(c->in, ncap);
         if (!ni) {
             free(buf->base);

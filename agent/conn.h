@@ -33,6 +33,7 @@ struct agent_conn {
     uint64_t live_in, live_out;               /* after the handshake */
     int open_handles;
     bool goodbye_sent, goodbye_received, synced_reported;
+    uint64_t goodbye_ms; /* loop clock when we said goodbye */
     char why[640]; /* why it closed */
 };
 
@@ -48,7 +49,7 @@ void agent_conn_accepted(agent_conn *c);
 void agent_conn_push(agent_conn *c, const uint8_t author[32], uint64_t first, uint64_t last);
 /* Says goodbye (final frame) and closes once written. */
 void agent_conn_finish(agent_conn *c, const char *why);
-/* Closes at once with a reason (logged by the node). */
+/* Closes at once with a reason (logged by the node; NULL keeps the one given before). */
 void agent_conn_close(agent_conn *c, const char *why);
 
 #endif

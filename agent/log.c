@@ -8,6 +8,14 @@
 
 #include "proto/seal.h"
 
+static bool quiet;
+
+void
+agent_log_set_quiet(bool q)
+{
+    quiet = q;
+}
+
 void
 agent_log(const char *fmt, ...)
 {
@@ -15,6 +23,8 @@ agent_log(const char *fmt, ...)
     struct tm tm;
     char when[32];
     va_list ap;
+    if (quiet)
+        return;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);

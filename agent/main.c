@@ -16,7 +16,8 @@
 #include "agent/node.h"
 
 static const char usage[] =
-    "usage: outpostd [--dir DIR] [--listen HOST:PORT | --no-listen] [--once [--peer HOST:PORT]]\n"
+    "usage: outpostd [--dir DIR] [--listen HOST:PORT | --no-listen]\n"
+    "                [--once [--peer HOST:PORT] [--quiet]]\n"
     "\n"
     "Run an outpost node: replicate this node's logs with its peers and the office whenever a\n"
     "link is there. Logs one line per event on stderr. Stops cleanly on SIGINT/SIGTERM;\n"
@@ -27,7 +28,9 @@ static const char usage[] =
     "  --no-listen         accept no peers; only dial\n"
     "  --once              sync with every known peer (or --peer), then exit: 0 when all\n"
     "                      synced, 3 when one failed (the reason is on stderr)\n"
-    "  --peer HOST:PORT    with --once: sync with this address\n";
+    "  --peer HOST:PORT    with --once: sync with this address\n"
+    "  --quiet             with --once: no log lines, only the one-line result of a failure\n"
+    "                      (how 'outpost sync' runs it)\n";
 
 int
 main(int argc, char **argv)
@@ -36,9 +39,11 @@ main(int argc, char **argv)
         {"dir", required_argument, NULL, 'd'},  {"listen", required_argument, NULL, 'l'},
         {"no-listen", no_argument, NULL, 'n'},  {"once", no_argument, NULL, 'o'},
         {"peer", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {"quiet", no_argument, NULL, 'q'},
         {0},
     };
     agent_options opt = {0};
+    bool quiet = false;
     char dirbuf[4096];
     int c;
 
@@ -61,6 +66,7 @@ main(int argc, char **argv)
         case 'n': opt.listen = ""; break;
         case 'o': opt.once = true; break;
         case 'p': opt.once_peer = optarg; break;
+        case 'q': quiet = true; break;
         case 'h': fputs(usage, stdout); return 0;
         case ':':
             fprintf(stderr, "outpostd: %s needs a value (see 'outpostd --help')\n", argv[optind - 1]);
@@ -75,8 +81,9 @@ main(int argc, char **argv)
         fprintf(stderr, "outpostd: unexpected argument '%s' (see 'outpostd --help')\n", argv[optind]);
         return 2;
     }
-    if (opt.once_peer && !opt.once) {
-        fputs("outpostd: --peer goes with --once (see 'outpostd --help')\n", stderr);
+    if ((opt.once_peer || quiet) && !opt.once) {
+        fprintf(stderr, "outpostd: %s goes with --once (see 'outpostd --help')\n",
+                quiet ? "--quiet" : "--peer");
         return 2;
     }
     if (sodium_init() < 0) {
@@ -96,13 +103,15 @@ main(int argc, char **argv)
         uv_loop_close(&loop);
         return r == OP_E_INVAL ? 2 : 3;
     }
+    agent_log_set_quiet(quiet); /* after start: why it could not start is still said */
     uv_run(&loop, UV_RUN_DEFAULT);
     int code = 0;
     if (opt.once) {
         if (opt.progress)
             fputs("\r\033[K", stderr);
         if (node.once_failed) {
-            fprintf(stderr, "outpostd: sync failed: %s\n", node.once_error);
+            fprintf(stderr, "%s: %s\n", quiet ? "outpost sync" : "outpostd: sync failed",
+                    node.once_error);
             code = 3;
         }
     }

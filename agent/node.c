@@ -172,23 +172,64 @@ agent_node_stored(agent_node *n, agent_conn *from, const uint8_t author[32], uin
         admit(n); /* a join entry may have come in */
 }
 
+/* Acks are bookkeeping for `status` (pending) and the office's receipts, not for safety: a
+ * lost one only means entries are offered again. So they are gathered in memory and written
+ * in one NORMAL-sync transaction per tick, not one fsync each (a big sync brings thousands). */
+static void
+flush_acks(agent_node *n)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if (n->n_acks == 0)
+        return;
+    if ((r = store_db_begin(n->db, false)) != OP_OK)
+        goto done;
+    for (size_t i = 0; i < n->n_acks && r == OP_OK; i++) {
+        int64_t aid;
+        if ((r = store_db_author_id(n->db, n->acks[i].author, &aid)) != OP_OK ||
+            (r = store_db_stmt(n->db, "INSERT INTO acks(peer, author, seq, at) VALUES(?, ?, ?, ?)"
+                                      " ON CONFLICT(peer, author) DO UPDATE SET"
+                                      " seq = max(seq, excluded.seq), at = excluded.at",
+                               &st)) != OP_OK)
+            break;
+        sqlite3_bind_blob(st, 1, n->acks[i].peer, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, aid);
+        sqlite3_bind_int64(st, 3, (int64_t)n->acks[i].seq);
+        sqlite3_bind_int64(st, 4, (int64_t)n->acks[i].at);
+        r = store_db_code(sqlite3_step(st));
+        sqlite3_reset(st);
+    }
+    if (r == OP_OK)
+        r = store_db_commit(n->db);
+    else
+        store_db_rollback(n->db);
+done:
+    if (r != OP_OK)
+        agent_log("recording acks failed (they come again): %s (%s)", op_strerror(r),
+                  op_errname(r));
+    n->n_acks = 0;
+}
+
 void
 agent_node_acked(agent_node *n, agent_conn *c, const uint8_t author[32], uint64_t seq)
 {
-    sqlite3_stmt *st;
-    int64_t aid;
-    if (store_db_author_id(n->db, author, &aid) != OP_OK)
-        return;
-    if (store_db_stmt(n->db, "INSERT INTO acks(peer, author, seq, at) VALUES(?, ?, ?, ?)"
-                             " ON CONFLICT(peer, author) DO UPDATE SET seq = max(seq, excluded.seq),"
-                             " at = excluded.at", &st) != OP_OK)
-        return;
-    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, aid);
-    sqlite3_bind_int64(st, 3, (int64_t)seq);
-    sqlite3_bind_int64(st, 4, (int64_t)agent_now_ms());
-    OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping: a lost ack is sent again */
-    sqlite3_reset(st);
+    if (n->n_acks == n->cap_acks) {
+        size_t ncap = n->cap_acks ? n->cap_acks * 2 : 256;
+        agent_ack *na = ncap <= AGENT_ACKS_MAX ? realloc(n->acks, ncap * sizeof *na) : NULL;
+        if (!na) {
+            flush_acks(n);
+            if (n->cap_acks == 0)
+                return; /* no memory at all: this ack comes again next time */
+        } else {
+            n->acks = na;
+            n->cap_acks = ncap;
+        }
+    }
+    agent_ack *a = &n->acks[n->n_acks++];
+    memcpy(a->peer, c->peer, 32);
+    memcpy(a->author, author, 32);
+    a->seq = seq;
+    a->at = agent_now_ms();
 }
 
 static void
@@ -289,6 +330,7 @@ agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synce
             break;
         }
     if (was_live) {
+        flush_acks(n);
         agent_short_key(c->peer, k);
         link_update(n, c, false, synced);
     }
@@ -608,6 +650,7 @@ static void
 on_tick(uv_timer_t *t)
 {
     agent_node *n = t->data;
+    flush_acks(n);
     office_duties(n);
     push_own(n);
     dial_due(n, false);
@@ -735,6 +778,9 @@ agent_node_stop(agent_node *n, const char *why)
 void
 agent_node_fini(agent_node *n)
 {
+    if (n->db)
+        flush_acks(n);
+    free(n->acks);
     store_reader_free(n->rd);
     store_db_close(n->db);
     store_identity_free(n->id);

@@ -19,12 +19,20 @@
 #define AGENT_HANDSHAKE_TIMEOUT_MS 10000
 #define AGENT_KEEPALIVE_MS 10000
 #define AGENT_DEAD_AFTER_MS 30000
+#define AGENT_GOODBYE_WAIT_MS 2000 /* after our goodbye, how long the peer's may take */
 #define AGENT_BACKOFF_MIN_MS 1000
 #define AGENT_BACKOFF_MAX_MS (5 * 60 * 1000)
 #define AGENT_WRITE_HIGH_WATER (512 * 1024)
 #define AGENT_RECEIPT_EVERY_MS 2000
 
 typedef struct agent_conn agent_conn;
+
+/* An ack not yet written (see flush_acks in node.c). */
+typedef struct agent_ack {
+    uint8_t peer[32], author[32];
+    uint64_t seq, at;
+} agent_ack;
+#define AGENT_ACKS_MAX 65536 /* gathered at most between two writes */
 
 typedef struct agent_options {
     const char *dir;
@@ -56,6 +64,8 @@ typedef struct agent_node {
     uint64_t own_pushed; /* own head already pushed to live sessions */
     bool is_office;
     uint64_t last_receipt_ms; /* loop clock */
+    agent_ack *acks;          /* gathered, written once a tick */
+    size_t n_acks, cap_acks;
 } agent_node;
 
 /* Opens the node in opt->dir (store, identity, network key) and starts listening, dialing and

@@ -8,8 +8,9 @@
 #include "store/have.h"
 #include "store/log.h"
 
-/* Entries read from the store per RUN at most; the frame size caps it further. */
-#define RUN_READ_MAX 512
+/* Entries read from the store per RUN at most: about what a frame holds at ~300 bytes an
+ * entry; the frame size caps it further. */
+#define RUN_READ_MAX 256
 
 typedef struct job {
     uint8_t author[PROTO_KEY_BYTES];
@@ -25,6 +26,7 @@ struct agent_session {
     bool has_office;
     bool reconciled; /* we know everything the peer lacked when we compared */
     bool sent_done, peer_done, started;
+    uint64_t runs_unanswered; /* RUNs sent that the peer has not answered (ACK or WANT) yet */
     int haves_expected, haves_got;
     job *jobs;
     size_t n_jobs, cap_jobs;
@@ -235,6 +237,21 @@ within_quota(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], const prot
     return held + offered > AGENT_NONMEMBER_QUOTA_BYTES ? OP_E_QUOTA : OP_OK;
 }
 
+/* The answer to every RUN that is not a WANT: how far we durably hold the author's log. The
+ * sender counts on one answer per RUN to know when the peer holds all it was sent. */
+static op_err
+send_ack(agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
+{
+    uint64_t head;
+    proto_wbuf w;
+    op_err r;
+    if ((r = store_have_head(s->db, author, &head)) != OP_OK)
+        return r;
+    proto_head_ref ack = {author, head};
+    proto_wbuf_init(&w, s->buf, BUF_BYTES);
+    return send_buf(s, &w, proto_msg_heads(&w, PROTO_MSG_ACK, 0, &ack, 1));
+}
+
 static op_err
 on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
 {
@@ -251,7 +268,7 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
         s->stats.refused++;
         if (s->io.refused)
             s->io.refused(s->io.ctx, first.author, r);
-        return OP_OK; /* refused, and the session goes on for everyone else */
+        return send_ack(s, first.author); /* refused; the session goes on for everyone else */
     }
     if (r != OP_OK)
         return r;
@@ -270,7 +287,7 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
             s->stats.forks++;
         if (s->io.refused)
             s->io.refused(s->io.ctx, first.author, r);
-        return OP_OK;
+        return send_ack(s, first.author);
     }
     if (r != OP_OK)
         return r; /* a forged or malformed run: the peer is broken or hostile */
@@ -281,9 +298,14 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
         return r;
     if (got.stored && s->io.stored)
         s->io.stored(s->io.ctx, first.author, head - got.stored + 1, head);
-    proto_head_ref ack = {first.author, head};
-    proto_wbuf_init(&w, s->buf, BUF_BYTES);
-    return send_buf(s, &w, proto_msg_heads(&w, PROTO_MSG_ACK, 0, &ack, 1));
+    return send_ack(s, first.author);
+}
+
+static void
+answered(agent_session *s)
+{
+    if (s->runs_unanswered > 0)
+        s->runs_unanswered--;
 }
 
 op_err
@@ -319,11 +341,13 @@ agent_session_recv(agent_session *s, const uint8_t *msg, size_t n, uint64_t now_
         r = on_run(s, &m, now_ms);
         break;
     case PROTO_MSG_ACK:
+        answered(s);
         for (size_t i = 0; i < m.n_heads && s->io.acked; i++)
             s->io.acked(s->io.ctx, m.heads[i].author, m.heads[i].seq);
         r = OP_OK;
         break;
     case PROTO_MSG_WANT:
+        answered(s);
         if ((r = store_have_head(s->db, m.author, &head)) == OP_OK)
             r = enqueue(s, m.author, m.seq, head);
         break;
@@ -345,9 +369,9 @@ agent_session_recv(agent_session *s, const uint8_t *msg, size_t n, uint64_t now_
     return r;
 }
 
-/* Sends the next RUN of the first job, as many entries as fit in one frame and the budget. */
+/* Sends the next RUN of the first job, as many entries as fit in one frame. */
 static op_err
-send_one_run(agent_session *s, size_t budget, size_t *sent)
+send_one_run(agent_session *s, size_t *sent)
 {
     job *j = &s->jobs[0];
     store_run run;
@@ -364,13 +388,15 @@ send_one_run(agent_session *s, size_t budget, size_t *sent)
         pop_job(s);
         return OP_OK;
     }
-    size_t limit = budget < BUF_BYTES ? budget : BUF_BYTES, n = run.n;
-    while (n > 1 && proto_msg_run_size(run.items, n) > limit)
+    /* A full frame each time: the budget only decides whether another one goes out. */
+    size_t n = run.n;
+    while (n > 1 && proto_msg_run_size(run.items, n) > BUF_BYTES)
         n = n * 3 / 4;
     proto_wbuf_init(&w, s->buf, BUF_BYTES);
     r = send_buf(s, &w, proto_msg_run(&w, run.items, n));
     if (r == OP_OK) {
         *sent = w.len;
+        s->runs_unanswered++;
         s->stats.entries_sent += n;
         j->next += n;
         if (j->next > j->last)
@@ -386,7 +412,7 @@ agent_session_pump(agent_session *s, size_t budget, bool *more)
     op_err r = OP_OK;
     size_t sent;
     while (s->n_jobs && budget > 0) {
-        if ((r = send_one_run(s, budget, &sent)) != OP_OK)
+        if ((r = send_one_run(s, &sent)) != OP_OK)
             break;
         budget = sent >= budget ? 0 : budget - sent;
     }
@@ -410,7 +436,7 @@ agent_session_push(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint
 bool
 agent_session_synced(const agent_session *s)
 {
-    return s->sent_done && s->peer_done && s->n_jobs == 0;
+    return s->sent_done && s->peer_done && s->n_jobs == 0 && s->runs_unanswered == 0;
 }
 
 const agent_session_stats *

@@ -8,11 +8,12 @@
  *    HAVE with their heads in it. Each side queues, per author, the run the other lacks.
  * 3. Runs stream as RUN messages (one author each, sized to fit a frame), office logs first,
  *    when the connection asks for more (agent_session_pump: back-pressure). The receiver
- *    ingests each RUN in one transaction and answers with ACK (its durable head). A RUN that
- *    does not connect to what the receiver holds (a gap) is answered with WANT, and the
- *    sender goes back to that seq.
- * 4. DONE says "I have sent all you lacked". Both DONE and nothing queued: synced. The session
- *    stays up for live pushes (agent_session_push) until the connection closes.
+ *    ingests each RUN in one transaction and answers with ACK (its durable head; also for a
+ *    run it refused). A RUN that does not connect to what the receiver holds (a gap) is
+ *    answered with WANT, and the sender goes back to that seq. Every RUN gets one answer.
+ * 4. DONE says "I have sent all you lacked". Synced: both DONE, nothing queued, and every RUN
+ *    answered, so the peer durably holds what it was sent. The session stays up for live
+ *    pushes (agent_session_push) until the connection closes.
  */
 #ifndef OUTPOST_AGENT_SESSION_H
 #define OUTPOST_AGENT_SESSION_H
@@ -63,13 +64,14 @@ OP_MUST_CHECK op_err agent_session_start(agent_session *s, uint64_t now_ms);
 /* Handles one message from the peer. A non-OK code ends the session (the caller logs it). */
 OP_MUST_CHECK op_err agent_session_recv(agent_session *s, const uint8_t *msg, size_t n,
                                         uint64_t now_ms);
-/* Sends queued runs, up to about `budget` bytes of messages. *more is true if work remains. */
+/* Sends queued runs, one full frame at a time, until `budget` bytes have gone out (the last
+ * frame may pass it). *more is true if work remains. */
 OP_MUST_CHECK op_err agent_session_pump(agent_session *s, size_t budget, bool *more);
 /* Entries first..last of author are new here (written locally or received from another peer):
  * queue them for this peer. If it lacks earlier ones it answers WANT and gets those too. */
 OP_MUST_CHECK op_err agent_session_push(agent_session *s, const uint8_t author[PROTO_KEY_BYTES],
                                         uint64_t first, uint64_t last);
-/* True once both sides said DONE and nothing is queued. */
+/* True once both sides said DONE, nothing is queued and every RUN sent was answered. */
 bool agent_session_synced(const agent_session *s);
 const agent_session_stats *agent_session_stats_get(const agent_session *s);
 

@@ -15,6 +15,7 @@ struct store_db {
         sqlite3_stmt *st;
     } cache[STMT_CACHE];
     int n_cache;
+    int durable; /* the synchronous level set last: 1 FULL, 0 NORMAL, -1 not known */
 };
 
 /* Each step moves the schema from version i to i + 1; never edit a step once released. */
@@ -229,6 +230,7 @@ store_db_open(const char *path, int flags, store_db **out)
                                "PRAGMA foreign_keys=OFF;"
                                "PRAGMA secure_delete=ON;")) != OP_OK)
         goto fail;
+    db->durable = 1;
     if ((r = migrate(db)) != OP_OK)
         goto fail;
     *out = db;
@@ -266,9 +268,14 @@ store_db_errmsg(store_db *db)
 op_err
 store_db_begin(store_db *db, bool durable)
 {
-    op_err r = store_db_exec(db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-    if (r != OP_OK)
-        return r;
+    /* The pragma only when it changes: an agent ingesting runs begins thousands of times. */
+    if (db->durable != (int)durable) {
+        op_err r = store_db_exec(db, durable ? "PRAGMA synchronous=FULL"
+                                             : "PRAGMA synchronous=NORMAL");
+        if (r != OP_OK)
+            return r;
+        db->durable = durable;
+    }
     return store_db_exec(db, "BEGIN IMMEDIATE");
 }
 

@@ -78,6 +78,7 @@ cli_sync_main(cli_ctx *c, int argc, char **argv)
     args[k++] = "--dir";
     args[k++] = (char *)c->dir;
     args[k++] = "--once";
+    args[k++] = "--quiet"; /* its failure, one line, is ours */
     if (peer) {
         args[k++] = "--peer";
         args[k++] = (char *)peer;
