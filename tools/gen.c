@@ -386,7 +386,9 @@ gen_fill(store_db *db, const gen_opts *o, gen_stats *out, uint32_t *bad)
         if (pthread_create(&tids[started], NULL, worker, &f) != 0)
             break;
     pthread_mutex_lock(&f.mu);
-    f.workers_left = started; /* the threads that did not start will not report */
+    /* The threads that did not start will not report. (Not `= started`: a thread that already
+     * finished has counted itself out, and overwriting that would wait for it forever.) */
+    f.workers_left -= o->threads - started;
     if (started == 0)
         fail_locked(&f, OP_E_NOMEM, 0);
     pthread_mutex_unlock(&f.mu);
