@@ -19,6 +19,7 @@
 #include "store/have.h"
 #include "store/log.h"
 #include "store/member.h"
+#include "store/view.h"
 
 /* The real wall clock, for scheduling retries: OUTPOST_NOW may fix the clock that entries and
  * status show, but a retry "in 2 s" must still come. */
@@ -686,6 +687,13 @@ agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt)
     }
     if ((r = store_reader_new(n->id, &n->rd)) != OP_OK)
         return r;
+    bool rebuilt;
+    if ((r = store_view_ensure(n->db, n->rd, &rebuilt)) != OP_OK) {
+        agent_log("cannot rebuild the views: %s", op_strerror(r));
+        return r;
+    }
+    if (rebuilt)
+        agent_log("rebuilt the views from the log (a new version of outpost)");
     snprintf(path, sizeof path, "%s/network.key", opt->dir);
     if ((r = store_keyfile_read(path, n->netkey, sizeof n->netkey)) != OP_OK) {
         agent_log(r == OP_E_NOTFOUND ? "this node has not joined a team: run 'outpost join CODE'"

@@ -10,10 +10,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto/mp.h"
 
-enum ftype { F_TRI, F_ENERGY, F_TEXT, F_NUM, F_BIN, F_UINT, F_SEALED, F_HEADS };
+enum ftype { F_TRI, F_ENERGY, F_TEXT, F_NUM, F_BIN, F_UINT, F_SEALED, F_HEADS, F_REF };
 
 typedef struct field {
     const char *name;
@@ -48,12 +49,25 @@ static const field kpi_def_fields[] = {
     FLD("direction", F_TEXT, direction, 16),
     FLD("period", F_TEXT, period, 16),
     BIN("for", for_key, has_for, PROTO_KEY_BYTES, false),
+    FLD("aggregate", F_TEXT, aggregate, 8),
     {0},
 };
 static const field kpi_value_fields[] = {
     FLD("id", F_TEXT, id, PROTO_ID_MAX_BYTES),
     FLD("value", F_NUM, value, 0),
     FLD("at", F_TEXT, at, 10),
+    FLD("note", F_TEXT, note, PROTO_TEXT_MAX_BYTES),
+    {0},
+};
+static const field feedback_fields[] = {
+    BIN("to", who, has_who, PROTO_KEY_BYTES, true),
+    REQ("text", F_TEXT, text, PROTO_TEXT_MAX_BYTES),
+    {"re", F_REF, offsetof(proto_body, re), 0, offsetof(proto_body, has_re), false},
+    {0},
+};
+static const field contact_fields[] = {
+    BIN("with", who, has_who, PROTO_KEY_BYTES, true),
+    REQ("topic", F_TEXT, topic, 16),
     FLD("note", F_TEXT, note, PROTO_TEXT_MAX_BYTES),
     {0},
 };
@@ -94,6 +108,8 @@ fields_of(uint64_t kind)
     case PROTO_KIND_CHECKIN: return checkin_fields;
     case PROTO_KIND_KPI_DEF: return kpi_def_fields;
     case PROTO_KIND_KPI_VALUE: return kpi_value_fields;
+    case PROTO_KIND_FEEDBACK: return feedback_fields;
+    case PROTO_KIND_CONTACT: return contact_fields;
     case PROTO_KIND_KEY: return key_fields;
     case PROTO_KIND_MEMBER: return member_fields;
     case PROTO_KIND_REVOKE: return revoke_fields;
@@ -149,6 +165,7 @@ present(const proto_body *b, const field *f)
     case F_UINT: return true;
     case F_SEALED: return true;
     case F_HEADS: return true;
+    case F_REF: return *(const bool *)((const char *)b + f->has);
     }
     return false;
 }
@@ -221,6 +238,30 @@ one_of(const char *s, const char *a, const char *b, const char *c)
     return !s || strcmp(s, a) == 0 || strcmp(s, b) == 0 || (c && strcmp(s, c) == 0);
 }
 
+/* Whether s contains word w, case aside ("Score (1-10)" contains "score"). */
+static bool
+has_word(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    for (; s && *s; s++)
+        if (strncasecmp(s, w, n) == 0)
+            return true;
+    return false;
+}
+
+const char *
+proto_kpi_aggregate(const proto_body *def)
+{
+    static const char *const states[] = {"%", "percent", "score", "rating", "level", "ratio",
+                                         "nps", "avg", "average", NULL};
+    if (def->aggregate)
+        return def->aggregate;
+    for (int i = 0; states[i]; i++)
+        if (has_word(def->unit, states[i]))
+            return "mean";
+    return "sum";
+}
+
 /* A person's name: present, not empty, no control characters (it is shown in lists and
  * tables, where a newline or an escape sequence would forge a row). */
 static bool
@@ -255,9 +296,19 @@ proto_body_check(const proto_body *b)
         if (!b->id || !proto_is_slug(b->id) || isnan(b->target) ||
             fabs(b->target) > PROTO_NUMBER_MAX ||
             !one_of(b->direction, "at_least", "at_most", NULL) ||
-            !one_of(b->period, "day", "week", "month"))
+            !one_of(b->period, "day", "week", "month") ||
+            !one_of(b->aggregate, "sum", "mean", "last"))
             return OP_E_INVAL;
         return OP_OK;
+    case PROTO_KIND_FEEDBACK:
+        return b->has_who && b->text && *b->text && (!b->has_re || b->re.seq > 0) ? OP_OK
+                                                                                  : OP_E_INVAL;
+    case PROTO_KIND_CONTACT:
+        return b->has_who && b->topic &&
+                       (one_of(b->topic, "wellbeing", "delivery", "development") ||
+                        strcmp(b->topic, "other") == 0)
+                   ? OP_OK
+                   : OP_E_INVAL;
     case PROTO_KIND_KPI_VALUE:
         if (!b->id || !proto_is_slug(b->id) || isnan(b->value) ||
             fabs(b->value) > PROTO_NUMBER_MAX || !b->at || !proto_is_date(b->at))
@@ -345,6 +396,11 @@ proto_body_encode(const proto_body *b, proto_wbuf *w)
                 OP_IGNORE(msgpack_pack_bin_with_body(&pk, b->heads[i].author, PROTO_KEY_BYTES));
                 OP_IGNORE(msgpack_pack_uint64(&pk, b->heads[i].seq));
             }
+            break;
+        case F_REF:
+            OP_IGNORE(msgpack_pack_array(&pk, 2));
+            OP_IGNORE(msgpack_pack_bin_with_body(&pk, b->re.author, PROTO_KEY_BYTES));
+            OP_IGNORE(msgpack_pack_uint64(&pk, b->re.seq));
             break;
         }
     }
@@ -456,6 +512,17 @@ decode_field(const field *f, const msgpack_object *v, proto_body *b)
         return decode_sealed(v, b);
     case F_HEADS:
         return decode_heads(v, b);
+    case F_REF:
+        if (v->type != MSGPACK_OBJECT_ARRAY)
+            return OP_E_TYPE;
+        if (v->via.array.size != 2)
+            return OP_E_MALFORMED;
+        if ((r = proto_mp_bin(&v->via.array.ptr[0], PROTO_KEY_BYTES, &p)) != OP_OK ||
+            (r = proto_mp_uint(&v->via.array.ptr[1], &b->re.seq)) != OP_OK)
+            return r;
+        memcpy(b->re.author, p, PROTO_KEY_BYTES);
+        b->has_re = true;
+        return OP_OK;
     }
     return OP_E_INVAL;
 }

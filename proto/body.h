@@ -1,6 +1,7 @@
 /*
  * body.h — the plaintext bodies of SPEC §5 that this version writes and projects: checkin,
- * kpi_def, kpi_value, key, and the membership kinds member, revoke and join. A body is a
+ * kpi_def, kpi_value, feedback, contact, key, receipt, and the membership kinds member, revoke
+ * and join. A body is a
  * msgpack map with string keys, written in a fixed key order with only the fields present.
  * Decoding ignores unknown keys (forward compatibility),
  * refuses a known key given twice (OP_E_MALFORMED), a known key of the wrong type (OP_E_TYPE),
@@ -52,6 +53,7 @@ typedef struct proto_body {
     char *note, *blockers, *wins, *site;
     /* kpi_def (and id for kpi_value) */
     char *id, *title, *unit, *direction, *period;
+    char *aggregate; /* "sum", "mean" or "last" over a period; absent: by unit (proto_kpi_aggregate) */
     double target;
     bool has_for;
     uint8_t for_key[PROTO_KEY_BYTES];
@@ -70,6 +72,13 @@ typedef struct proto_body {
     uint64_t after_seq;           /* revoke: that author's entries above this seq are refused */
     bool has_proof;
     uint8_t proof[PROTO_JOIN_PROOF_BYTES]; /* see proto/invite.h */
+    /* feedback {to, text, re}; contact {with, topic, note} */
+    bool has_who;
+    uint8_t who[PROTO_KEY_BYTES]; /* feedback: the addressee (to); contact: the member (with) */
+    char *text;                   /* feedback */
+    char *topic;                  /* contact: wellbeing, delivery, development or other */
+    bool has_re;
+    proto_receipt_head re; /* feedback: the entry it answers ([author, seq]) */
     /* receipt {heads: [[author, seq], ...]} */
     size_t n_heads;
     proto_receipt_head *heads; /* owned */
@@ -88,6 +97,10 @@ OP_MUST_CHECK op_err proto_body_check(const proto_body *b);
 OP_MUST_CHECK op_err proto_body_encode(const proto_body *b, proto_wbuf *w);
 /* Decodes a plaintext body of the given kind into b (initialised here; fini it always). */
 OP_MUST_CHECK op_err proto_body_decode(uint64_t kind, const uint8_t *p, size_t len, proto_body *b);
+
+/* How a KPI's values in one period combine when the definition does not say (SPEC §5): a
+ * percentage, score, rating or level is a state (mean); anything else counts (sum). */
+const char *proto_kpi_aggregate(const proto_body *def);
 
 /* Syntax checks shared with the CLI. */
 bool proto_is_slug(const char *s);

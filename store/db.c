@@ -76,6 +76,30 @@ static const char *const migrations[] = {
     "CREATE TABLE joins("
     "  author INTEGER NOT NULL, seq INTEGER NOT NULL, name TEXT, site TEXT, proof BLOB,"
     "  ts INTEGER, PRIMARY KEY(author, seq)) WITHOUT ROWID;",
+    /* 2 -> 3: the office's views and the loop back to the field */
+    "ALTER TABLE kpi_defs ADD COLUMN aggregate TEXT;"
+    /* feedback this node can read (to it, from it, or all of it at the office) */
+    "CREATE TABLE feedback("
+    "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
+    "  to_key BLOB NOT NULL, text TEXT NOT NULL, re_author BLOB, re_seq INTEGER);"
+    "CREATE INDEX feedback_to ON feedback(to_key, ts);"
+    /* local state, not a projection (reindex keeps it): which feedback was shown by inbox */
+    "CREATE TABLE inbox_read(id INTEGER PRIMARY KEY, at INTEGER NOT NULL);"
+    /* the leader's contacts with members */
+    "CREATE TABLE contacts("
+    "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
+    "  with_key BLOB NOT NULL, topic TEXT NOT NULL, note TEXT);"
+    "CREATE INDEX contacts_with ON contacts(with_key, ts);"
+    /* this node's epochs, one per set of readers (a tag of the set): the regular one, and
+     * one per addressee of feedback. The regular set's epoch carries over from schema 2. */
+    "CREATE TABLE own_epochs(readers BLOB PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO own_epochs(readers, epoch)"
+    "  SELECT m.v, (SELECT max(k.epoch) FROM key_entries k JOIN authors a ON a.id = k.author"
+    "               WHERE a.key = (SELECT v FROM meta WHERE k = 'key'))"
+    "  FROM meta m WHERE m.k = 'epoch_readers'"
+    "  AND EXISTS (SELECT 1 FROM key_entries k JOIN authors a ON a.id = k.author"
+    "              WHERE a.key = (SELECT v FROM meta WHERE k = 'key'));"
+    "DELETE FROM meta WHERE k = 'epoch_readers';",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION, "migrations");

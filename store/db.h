@@ -18,7 +18,7 @@
 
 #include "proto/err.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_SEQ_MAX 0xffffffffu
 #define STORE_ROWID(author, seq) ((int64_t)(author) << 32 | (int64_t)(seq))
 

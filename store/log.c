@@ -113,34 +113,12 @@ append_one(store_db *db, const store_identity *id, head *h, uint64_t kind, uint6
     return OP_OK;
 }
 
-/* Our current epoch and its key entry's time; epoch 0 if we have none. */
+/* Who must be able to read a body (SPEC §6): this node, the office, and the addressee of
+ * feedback (`extra`, may be NULL). Repeats are dropped; *tag names the set. */
+#define MAX_READERS 3
 static op_err
-current_epoch(store_db *db, int64_t author, uint64_t *epoch, uint64_t *since)
-{
-    sqlite3_stmt *st;
-    op_err r;
-    *epoch = *since = 0;
-    if ((r = store_db_stmt(db,
-                           "SELECT k.epoch, e.ts FROM key_entries k JOIN entries e"
-                           " ON e.id = (k.author << 32) | k.seq"
-                           " WHERE k.author = ? ORDER BY k.epoch DESC LIMIT 1",
-                           &st)) != OP_OK)
-        return r;
-    sqlite3_bind_int64(st, 1, author);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *epoch = (uint64_t)sqlite3_column_int64(st, 0);
-        *since = (uint64_t)sqlite3_column_int64(st, 1);
-        rc = SQLITE_DONE;
-    }
-    sqlite3_reset(st);
-    return store_db_code(rc);
-}
-
-/* Who must be able to read this node's bodies: itself and the office (SPEC §6). */
-static op_err
-readers(store_db *db, const store_identity *id, uint8_t out[2][PROTO_KEY_BYTES], size_t *n,
-        uint8_t tag[16])
+readers(store_db *db, const store_identity *id, const uint8_t *extra,
+        uint8_t out[MAX_READERS][PROTO_KEY_BYTES], size_t *n, uint8_t tag[16])
 {
     uint8_t office[PROTO_KEY_BYTES];
     int olen = 0;
@@ -151,29 +129,68 @@ readers(store_db *db, const store_identity *id, uint8_t out[2][PROTO_KEY_BYTES],
     *n = 1;
     if (r == OP_OK && olen == PROTO_KEY_BYTES && memcmp(office, id->pk, PROTO_KEY_BYTES) != 0)
         memcpy(out[(*n)++], office, PROTO_KEY_BYTES);
-    /* A tag of the set, so that a change of readers is noticed and starts a new epoch. */
+    bool repeat = false;
+    for (size_t i = 0; extra && i < *n; i++)
+        repeat |= memcmp(out[i], extra, PROTO_KEY_BYTES) == 0;
+    if (extra && !repeat)
+        memcpy(out[(*n)++], extra, PROTO_KEY_BYTES);
     crypto_generichash(tag, 16, out[0], *n * PROTO_KEY_BYTES, NULL, 0);
     return OP_OK;
 }
 
-/* Starts epoch `epoch`: a fresh key sealed to every reader, published as a key entry. */
+/* The epoch in use for this set of readers and its key entry's time; epoch 0 if none. */
 static op_err
-new_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h, uint64_t epoch,
-          uint64_t ts)
+epoch_for(store_db *db, int64_t author, const uint8_t tag[16], uint64_t *epoch, uint64_t *since)
 {
-    uint8_t key[PROTO_EPOCH_KEY_BYTES], who[2][PROTO_KEY_BYTES], tag[16], buf[1024];
-    proto_sealed sealed[2];
+    sqlite3_stmt *st;
+    op_err r;
+    *epoch = *since = 0;
+    if ((r = store_db_stmt(db,
+                           "SELECT o.epoch, e.ts FROM own_epochs o JOIN key_entries k"
+                           " ON k.author = ?1 AND k.epoch = o.epoch JOIN entries e"
+                           " ON e.id = (k.author << 32) | k.seq WHERE o.readers = ?2",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, author);
+    sqlite3_bind_blob(st, 2, tag, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *epoch = (uint64_t)sqlite3_column_int64(st, 0);
+        *since = (uint64_t)sqlite3_column_int64(st, 1);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    return store_db_code(rc);
+}
+
+/* Starts a new epoch for the readers: a fresh key sealed to each, published as a key entry,
+ * numbered after every epoch this node has used. */
+static op_err
+new_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h,
+          uint8_t who[MAX_READERS][PROTO_KEY_BYTES], size_t n, const uint8_t tag[16],
+          uint64_t ts, uint64_t *epoch)
+{
+    uint8_t key[PROTO_EPOCH_KEY_BYTES], buf[1024];
+    proto_sealed sealed[MAX_READERS];
     proto_body kb;
     proto_wbuf w;
-    size_t n = 0;
+    sqlite3_stmt *st;
     op_err r;
 
     proto_body_init(&kb, PROTO_KIND_KEY);
     proto_epoch_key_new(key);
-    kb.epoch = epoch;
-    kb.sealed = sealed;
-    if ((r = readers(db, id, who, &n, tag)) != OP_OK)
+    if ((r = store_db_stmt(db, "SELECT coalesce(max(epoch), 0) + 1 FROM key_entries"
+                               " WHERE author = ?", &st)) != OP_OK)
         goto out;
+    sqlite3_bind_int64(st, 1, h->author);
+    int rc = sqlite3_step(st);
+    kb.epoch = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        r = store_db_code(rc);
+        goto out;
+    }
+    kb.sealed = sealed;
     for (size_t i = 0; i < n; i++) {
         memcpy(sealed[i].reader, who[i], PROTO_KEY_BYTES);
         if ((r = proto_seal_epoch_key(who[i], key, sealed[i].box)) != OP_OK)
@@ -184,9 +201,17 @@ new_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h, uin
     if ((r = proto_body_encode(&kb, &w)) != OP_OK ||
         (r = append_one(db, id, h, PROTO_KIND_KEY, 0, buf, w.len, ts)) != OP_OK ||
         (r = store_view_project(db, h->author, h->seq, ts, &kb)) != OP_OK ||
-        (r = store_db_meta_put_blob(db, "epoch_readers", tag, sizeof tag)) != OP_OK)
+        (r = store_db_stmt(db, "INSERT OR REPLACE INTO own_epochs(readers, epoch) VALUES(?, ?)",
+                           &st)) != OP_OK)
         goto out;
-    store_reader_remember(rd, h->author, epoch, key);
+    sqlite3_bind_blob(st, 1, tag, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)kb.epoch);
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    if (r != OP_OK)
+        goto out;
+    store_reader_remember(rd, h->author, kb.epoch, key);
+    *epoch = kb.epoch;
 out:
     kb.sealed = NULL; /* on our stack, not the body's to free */
     kb.n_sealed = 0;
@@ -203,34 +228,38 @@ plaintext_kind(uint64_t kind)
            kind == PROTO_KIND_JOIN || kind == PROTO_KIND_RECEIPT;
 }
 
-/* Whether the current epoch can go on: not too old, and sealed to the readers wanted now. */
+/* The epoch to seal a body under: the one for its readers while it is younger than
+ * STORE_EPOCH_MAX_AGE_MS, else a new one (a changed set of readers has no epoch yet). */
 static op_err
-epoch_is_current(store_db *db, const store_identity *id, uint64_t epoch, uint64_t since,
-                 uint64_t ts, bool *current)
+pick_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h,
+           const uint8_t *extra, uint64_t ts, uint64_t *epoch)
 {
-    uint8_t who[2][PROTO_KEY_BYTES], want[16], have[16];
+    uint8_t who[MAX_READERS][PROTO_KEY_BYTES], tag[16];
+    uint64_t since;
     size_t n;
-    int len = 0;
     op_err r;
-    *current = false;
-    if (epoch == 0 || ts < since || ts - since > STORE_EPOCH_MAX_AGE_MS)
+    if ((r = readers(db, id, extra, who, &n, tag)) != OP_OK ||
+        (r = epoch_for(db, h->author, tag, epoch, &since)) != OP_OK)
+        return r;
+    if (*epoch != 0 && ts >= since && ts - since <= STORE_EPOCH_MAX_AGE_MS)
         return OP_OK;
-    if ((r = readers(db, id, who, &n, want)) != OP_OK)
-        return r;
-    r = store_db_meta_get(db, "epoch_readers", have, sizeof have, &len);
-    if (r != OP_OK && r != OP_E_NOTFOUND)
-        return r;
-    *current = r == OP_OK && len == (int)sizeof have && memcmp(have, want, sizeof have) == 0;
-    return OP_OK;
+    return new_epoch(db, rd, id, h, who, n, tag, ts, epoch);
 }
 
 op_err
 store_log_append(store_db *db, store_reader *rd, const store_identity *id, const proto_body *b,
                  uint64_t ts, store_appended *out)
 {
+    return store_log_append_to(db, rd, id, b, NULL, ts, out);
+}
+
+op_err
+store_log_append_to(store_db *db, store_reader *rd, const store_identity *id,
+                    const proto_body *b, const uint8_t *also, uint64_t ts, store_appended *out)
+{
     uint8_t *plain = NULL, *sealed = NULL;
     const uint8_t *key;
-    uint64_t epoch = 0, since = 0;
+    uint64_t epoch = 0;
     int64_t author;
     proto_wbuf w;
     size_t n;
@@ -251,8 +280,7 @@ store_log_append(store_db *db, store_reader *rd, const store_identity *id, const
     if ((r = store_db_begin(db, true)) != OP_OK)
         goto out;
     if ((r = store_db_author_id(db, id->pk, &author)) != OP_OK ||
-        (r = get_head(db, author, &h)) != OP_OK ||
-        (r = current_epoch(db, author, &epoch, &since)) != OP_OK)
+        (r = get_head(db, author, &h)) != OP_OK)
         goto fail;
     /* Our own entries are filed in the order written even if the clock steps back, so that
      * "newest first" lists show the one just written first. */
@@ -261,15 +289,8 @@ store_log_append(store_db *db, store_reader *rd, const store_identity *id, const
         if ((r = append_one(db, id, &h, b->kind, 0, plain, w.len, ts)) != OP_OK)
             goto fail;
     } else {
-        bool current;
-        if ((r = epoch_is_current(db, id, epoch, since, ts, &current)) != OP_OK)
-            goto fail;
-        if (!current) {
-            if ((r = new_epoch(db, rd, id, &h, epoch + 1, ts)) != OP_OK)
-                goto fail;
-            epoch++;
-        }
-        if ((r = store_reader_epoch_key(rd, db, author, epoch, &key)) != OP_OK ||
+        if ((r = pick_epoch(db, rd, id, &h, also, ts, &epoch)) != OP_OK ||
+            (r = store_reader_epoch_key(rd, db, author, epoch, &key)) != OP_OK ||
             (r = proto_seal_body(key, id->pk, h.seq + 1, b->kind, plain, w.len, sealed,
                                  PROTO_BODY_MAX_BYTES, &n)) != OP_OK ||
             (r = append_one(db, id, &h, b->kind, epoch, sealed, n, ts)) != OP_OK)

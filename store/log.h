@@ -28,11 +28,17 @@ typedef struct store_appended {
  * (every member must read them); others are encrypted under the current epoch key. When there
  * is none, when it is older than STORE_EPOCH_MAX_AGE_MS, or when the readers changed (this
  * node, and the office key in meta "office_key" if any), a new one is made and a `key` entry
- * sealing it to the readers is appended first, in the same transaction. Returns only after COMMIT:
+ * sealing it to the readers is appended first, in the same transaction. Each set of readers
+ * has its own epoch (table own_epochs). Returns only after COMMIT:
  * OP_OK means the entry survives a power cut. On failure nothing is stored.
  */
 OP_MUST_CHECK op_err store_log_append(store_db *db, store_reader *rd, const store_identity *id,
                                       const proto_body *b, uint64_t ts, store_appended *out);
+/* The same, with one more reader of this body: feedback is sealed to its addressee (`also`),
+ * besides this node and the office, under an epoch kept for that set of readers. */
+OP_MUST_CHECK op_err store_log_append_to(store_db *db, store_reader *rd,
+                                         const store_identity *id, const proto_body *b,
+                                         const uint8_t *also, uint64_t ts, store_appended *out);
 
 typedef struct store_ingested {
     size_t stored;  /* entries new to this node */

@@ -1,6 +1,8 @@
 /* view.c — projections kept in step with the log (see view.h). */
 #include "store/view.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -173,8 +175,8 @@ store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, cons
     case PROTO_KIND_KPI_DEF:
         if ((r = store_db_stmt(db,
                                "INSERT OR IGNORE INTO kpi_defs(id, author, seq, ts, kpi, title,"
-                               " unit, target, direction, period, for_key)"
-                               " VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                               " unit, target, direction, period, for_key, aggregate)"
+                               " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                                &st)) != OP_OK)
             return r;
         bind_text(st, 5, b->id);
@@ -185,6 +187,30 @@ store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, cons
         bind_text(st, 10, b->period ? b->period : "week");
         if (b->has_for)
             sqlite3_bind_blob(st, 11, b->for_key, PROTO_KEY_BYTES, SQLITE_STATIC);
+        bind_text(st, 12, proto_kpi_aggregate(b));
+        break;
+    case PROTO_KIND_FEEDBACK:
+        if ((r = store_db_stmt(db,
+                               "INSERT OR IGNORE INTO feedback(id, author, seq, ts, to_key, text,"
+                               " re_author, re_seq) VALUES(?,?,?,?,?,?,?,?)",
+                               &st)) != OP_OK)
+            return r;
+        sqlite3_bind_blob(st, 5, b->who, PROTO_KEY_BYTES, SQLITE_STATIC);
+        bind_text(st, 6, b->text);
+        if (b->has_re) {
+            sqlite3_bind_blob(st, 7, b->re.author, PROTO_KEY_BYTES, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 8, (int64_t)(b->re.seq > INT64_MAX ? INT64_MAX : b->re.seq));
+        }
+        break;
+    case PROTO_KIND_CONTACT:
+        if ((r = store_db_stmt(db,
+                               "INSERT OR IGNORE INTO contacts(id, author, seq, ts, with_key,"
+                               " topic, note) VALUES(?,?,?,?,?,?,?)",
+                               &st)) != OP_OK)
+            return r;
+        sqlite3_bind_blob(st, 5, b->who, PROTO_KEY_BYTES, SQLITE_STATIC);
+        bind_text(st, 6, b->topic);
+        bind_text(st, 7, b->note);
         break;
     case PROTO_KIND_KPI_VALUE:
         if ((r = store_db_stmt(db,
@@ -258,4 +284,97 @@ store_view_apply(store_db *db, store_reader *rd, int64_t author, const proto_env
     }
     proto_body_fini(&b);
     return r;
+}
+
+/* The tables rebuilt from the log. Not acks (a peer's word, not the log's), nor inbox_read
+ * and own_epochs (this node's own state). */
+static const char reset_sql[] = "DELETE FROM checkins; DELETE FROM kpi_defs; DELETE FROM kpi_values;"
+                                "DELETE FROM feedback; DELETE FROM contacts; DELETE FROM key_entries;"
+                                "DELETE FROM joins; DELETE FROM members;";
+
+op_err
+store_view_reindex(store_db *db, store_reader *rd, store_view_progress progress, void *ctx,
+                   uint64_t *entries)
+{
+    sqlite3_stmt *st = NULL;
+    uint64_t done = 0, total = 0;
+    op_err r;
+    int rc;
+
+    if (entries)
+        *entries = 0;
+    /* Not durable: a rebuild lost to a power cut is simply done again. */
+    if ((r = store_db_begin(db, false)) != OP_OK)
+        return r;
+    if ((r = store_db_exec(db, reset_sql)) != OP_OK)
+        goto fail;
+    if (progress) {
+        if ((r = store_db_stmt(db, "SELECT count(*) FROM entries", &st)) != OP_OK)
+            goto fail;
+        if (sqlite3_step(st) == SQLITE_ROW)
+            total = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    /* In log order: an author's key entries come before the bodies they open. Prepared here,
+     * not from the cache, because store_view_apply uses the cache while this one steps. */
+    rc = sqlite3_prepare_v2(store_db_handle(db),
+                            "SELECT author, envelope, body FROM entries ORDER BY id", -1, &st,
+                            NULL);
+    if (rc != SQLITE_OK) {
+        r = store_db_code(rc);
+        goto fail;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        proto_envelope env;
+        const uint8_t *body = sqlite3_column_blob(st, 2);
+        if ((r = proto_envelope_decode(sqlite3_column_blob(st, 1),
+                                       (size_t)sqlite3_column_bytes(st, 1), &env)) != OP_OK)
+            goto fail; /* it was verified when stored: the file has been damaged since */
+        if ((r = store_view_apply(db, rd, sqlite3_column_int64(st, 0), &env, body,
+                                  body ? (size_t)sqlite3_column_bytes(st, 2) : 0)) != OP_OK)
+            goto fail;
+        if (++done % 10000 == 0 && progress)
+            progress(ctx, done, total);
+    }
+    if (rc != SQLITE_DONE) {
+        r = store_db_code(rc);
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((r = store_view_stamp(db)) != OP_OK)
+        goto fail;
+    if ((r = store_db_commit(db)) != OP_OK)
+        return r;
+    if (progress)
+        progress(ctx, done, total);
+    if (entries)
+        *entries = done;
+    return OP_OK;
+fail:
+    sqlite3_finalize(st);
+    store_db_rollback(db);
+    return r;
+}
+
+op_err
+store_view_stamp(store_db *db)
+{
+    char version[16];
+    snprintf(version, sizeof version, "%d", STORE_VIEW_VERSION);
+    return store_db_meta_put_text(db, "view_version", version);
+}
+
+op_err
+store_view_ensure(store_db *db, store_reader *rd, bool *rebuilt)
+{
+    char version[16] = "";
+    op_err r = store_db_meta_get(db, "view_version", version, sizeof version, NULL);
+    *rebuilt = false;
+    if (r != OP_OK && r != OP_E_NOTFOUND)
+        return r;
+    if (r == OP_OK && atoi(version) == STORE_VIEW_VERSION)
+        return OP_OK;
+    *rebuilt = true;
+    return store_view_reindex(db, rd, NULL, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proto/body.h"
+#include "store/view.h"
 #include "proto/seal.h"
 #include "proto/time.h"
 
@@ -141,6 +142,11 @@ cli_node_open(const cli_ctx *c, cli_node *n)
     if ((r = store_reader_new(n->id, &n->rd)) != OP_OK) {
         cli_node_close(n);
         return cli_fail_err(c, r, "cannot set up");
+    }
+    bool rebuilt;
+    if ((r = store_view_ensure(n->db, n->rd, &rebuilt)) != OP_OK) {
+        cli_node_close(n);
+        return cli_fail_err(c, r, "cannot rebuild the views after an upgrade");
     }
     if (cli_sql_functions(store_db_handle(n->db)) != SQLITE_OK) {
         cli_node_close(n);

@@ -12,6 +12,7 @@
 
 #include "proto/seal.h"
 #include "store/log.h"
+#include "store/view.h"
 #include "tools/cli.h"
 
 #define NETWORK_KEY_FILE "network.key"
@@ -140,6 +141,7 @@ cli_init_main(cli_ctx *c, int argc, char **argv)
         (r = store_db_meta_put_text(db, "role", office ? "office" : "worker")) != OP_OK ||
         (r = store_db_meta_put_text(db, "site", site ? site : "")) != OP_OK ||
         (r = store_db_meta_put_text(db, "created", created)) != OP_OK ||
+        (r = store_view_stamp(db)) != OP_OK ||
         (office && (r = store_db_meta_put_blob(db, "office_key", id->pk, PROTO_KEY_BYTES)) !=
                        OP_OK) ||
         (r = store_db_commit(db)) != OP_OK) {
