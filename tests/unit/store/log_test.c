@@ -483,6 +483,84 @@ office_key_is_a_reader(void **state)
     tu_node_close(&w);
 }
 
+/* Feedback is sealed to its addressee too, under an epoch of its own: the addressee and the
+ * office read it, another member does not, and the author's other records stay closed to the
+ * addressee. Regular entries keep their epoch across it (no key entry per feedback). */
+static void
+feedback_sealed_to_addressee_only(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node o, ann, ben;
+    store_appended fb1, fb2, later;
+    tu_node_open(&o, f->dir, "office");
+    tu_node_open(&ann, f->dir, "ann");
+    tu_node_open(&ben, f->dir, "ben");
+    OK(store_db_meta_put_blob(o.db, "office_key", o.id->pk, 32));
+    OK(store_db_meta_put_blob(ann.db, "office_key", o.id->pk, 32));
+    OK(store_db_meta_put_blob(ben.db, "office_key", o.id->pk, 32));
+    OK(tu_checkin(&o, "office private", T0, NULL)); /* seq 1 key, 2 check-in: epoch 1 */
+
+    proto_body b;
+    proto_body_init(&b, PROTO_KIND_FEEDBACK);
+    memcpy(b.who, ann.id->pk, 32);
+    b.has_who = true;
+    b.text = strdup("well done, Ann");
+    OK(store_log_append_to(o.db, o.rd, o.id, &b, ann.id->pk, T0 + 1, &fb1)); /* 3 key, 4 */
+    free(b.text);
+    b.text = strdup("and again");
+    OK(store_log_append_to(o.db, o.rd, o.id, &b, ann.id->pk, T0 + 2, &fb2)); /* same epoch: 5 */
+    proto_body_fini(&b);
+    assert_int_equal(fb1.seq, 4);
+    assert_int_equal(fb2.seq, 5);
+    OK(tu_checkin(&o, "office private 2", T0 + 3, &later)); /* back to epoch 1: seq 6 */
+    assert_int_equal(later.seq, 6);
+    assert_int_equal(entry_env(o.db, o.id->pk, 6).epoch, 1);
+    assert_int_equal(entry_env(o.db, o.id->pk, 4).epoch, 2);
+    assert_int_equal(entry_env(o.db, o.id->pk, 5).epoch, 2);
+    assert_int_equal(count(&o, "SELECT count(*) FROM feedback"), 2);
+
+    OK(tu_copy(&o, &ann, o.id->pk, 1, 100, NULL, NULL));
+    OK(tu_copy(&o, &ben, o.id->pk, 1, 100, NULL, NULL));
+    assert_int_equal(count(&ann, "SELECT count(*) FROM feedback WHERE text = 'well done, Ann'"), 1);
+    assert_int_equal(count(&ann, "SELECT count(*) FROM feedback"), 2);
+    assert_int_equal(count(&ann, "SELECT count(*) FROM checkins"), 0); /* the office's own */
+    assert_int_equal(count(&ben, "SELECT count(*) FROM feedback"), 0);
+    assert_int_equal(count(&ben, "SELECT count(*) FROM checkins"), 0);
+    assert_int_equal(count(&ben, "SELECT count(*) FROM entries"), 6); /* held, not read */
+    assert_clean(&ben);
+    tu_node_close(&ben);
+    tu_node_close(&ann);
+    tu_node_close(&o);
+}
+
+/* A store written by schema 2 kept its one epoch's reader tag in meta; schema 3 carries it
+ * into own_epochs, so the first append after the upgrade goes on in the same epoch. */
+static void
+upgrade_from_schema_2_keeps_the_epoch(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node w;
+    store_appended out;
+    tu_node_open(&w, f->dir, "w");
+    OK(store_db_meta_put_blob(w.db, "key", w.id->pk, 32)); /* as outpost init writes it */
+    tu_checkins(&w, "before", 2, T0); /* 1 key, 2-3 check-ins, epoch 1 */
+    tu_node_close_db(&w);
+    /* Back to what schema 2 looked like. */
+    tu_raw_exec(w.path, "INSERT INTO meta(k, v) SELECT 'epoch_readers', readers FROM own_epochs;"
+                        "DROP TABLE own_epochs; DROP TABLE feedback; DROP TABLE inbox_read;"
+                        "DROP TABLE contacts; ALTER TABLE kpi_defs DROP COLUMN aggregate;"
+                        "PRAGMA user_version = 2;");
+    tu_node_reopen_db(&w);
+    assert_int_equal(tu_int(w.db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    assert_int_equal(count(&w, "SELECT count(*) FROM own_epochs WHERE epoch = 1"), 1);
+    assert_int_equal(count(&w, "SELECT count(*) FROM meta WHERE k = 'epoch_readers'"), 0);
+    OK(tu_checkin(&w, "after", T0 + 1, &out));
+    assert_int_equal(out.seq, 4); /* no new key entry */
+    assert_int_equal(entry_env(w.db, w.id->pk, 4).epoch, 1);
+    assert_clean(&w);
+    tu_node_close(&w);
+}
+
 /* ---- read ---- */
 
 static void
@@ -1258,6 +1336,8 @@ main(void)
         T(invalid_appends_store_nothing),
         T(busy_append_stores_nothing),
         T(office_key_is_a_reader),
+        T(feedback_sealed_to_addressee_only),
+        T(upgrade_from_schema_2_keeps_the_epoch),
         T(read_returns_exact_bytes),
         T(read_with_max_size_max),
         T(read_with_max_wrapping_allocation),
