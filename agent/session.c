@@ -30,6 +30,11 @@ struct agent_session {
     int haves_expected, haves_got;
     job *jobs;
     size_t n_jobs, cap_jobs;
+    /* Non-members refused for their quota in this session: their later runs are refused too,
+     * and never answered with WANT, else a small run that fits the quota but leaves a gap
+     * would ask for the refused ones again, for ever. */
+    uint8_t (*over_quota)[PROTO_KEY_BYTES];
+    size_t n_over_quota;
     agent_session_stats stats;
     uint8_t *buf; /* one message being built */
 };
@@ -63,6 +68,7 @@ agent_session_free(agent_session *s)
     if (!s)
         return;
     free(s->jobs);
+    free(s->over_quota);
     free(s->buf);
     free(s);
 }
@@ -208,6 +214,15 @@ on_buckets(agent_session *s, const proto_msg *m)
  * (a worker not admitted yet, or a stranger's key that holds the network key) up to
  * AGENT_NONMEMBER_QUOTA_BYTES. A node that knows no office yet cannot tell and takes all.
  */
+static bool
+is_over_quota(const agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
+{
+    for (size_t i = 0; i < s->n_over_quota; i++)
+        if (memcmp(s->over_quota[i], author, PROTO_KEY_BYTES) == 0)
+            return true;
+    return false;
+}
+
 static op_err
 within_quota(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], const proto_msg *m)
 {
@@ -215,6 +230,8 @@ within_quota(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], const prot
     op_err r;
     if (!s->has_office || memcmp(author, s->office, PROTO_KEY_BYTES) == 0)
         return OP_OK;
+    if (is_over_quota(s, author))
+        return OP_E_QUOTA;
     if ((r = store_db_stmt(s->db,
                            "SELECT EXISTS (SELECT 1 FROM members WHERE key = ?1),"
                            " ?1 = (SELECT v FROM meta WHERE k = 'key'),"
@@ -266,8 +283,16 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
         return r;
     if ((r = within_quota(s, first.author, m)) == OP_E_QUOTA) {
         s->stats.refused++;
-        if (s->io.refused)
-            s->io.refused(s->io.ctx, first.author, r);
+        if (!is_over_quota(s, first.author)) { /* said once per author and session */
+            uint8_t(*more)[PROTO_KEY_BYTES] =
+                realloc(s->over_quota, (s->n_over_quota + 1) * sizeof *more);
+            if (!more)
+                return OP_E_NOMEM;
+            s->over_quota = more;
+            memcpy(s->over_quota[s->n_over_quota++], first.author, PROTO_KEY_BYTES);
+            if (s->io.refused)
+                s->io.refused(s->io.ctx, first.author, r);
+        }
         return send_ack(s, first.author); /* refused; the session goes on for everyone else */
     }
     if (r != OP_OK)
