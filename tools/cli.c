@@ -114,6 +114,12 @@ cli_parse_plain(cli_ctx *c, int argc, char **argv, const char *help)
 int
 cli_node_open(const cli_ctx *c, cli_node *n)
 {
+    return cli_node_open_ex(c, n, 0);
+}
+
+int
+cli_node_open_ex(const cli_ctx *c, cli_node *n, int flags)
+{
     char path[PATH_MAX];
     op_err r;
     memset(n, 0, sizeof *n);
@@ -144,7 +150,8 @@ cli_node_open(const cli_ctx *c, cli_node *n)
         return cli_fail_err(c, r, "cannot set up");
     }
     bool rebuilt;
-    if ((r = store_view_ensure(n->db, n->rd, &rebuilt)) != OP_OK) {
+    if (!(flags & CLI_OPEN_KEEP_VIEWS) &&
+        (r = store_view_ensure(n->db, n->rd, &rebuilt)) != OP_OK) {
         cli_node_close(n);
         return cli_fail_err(c, r, "cannot rebuild the views after an upgrade");
     }

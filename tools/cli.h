@@ -55,6 +55,10 @@ int cli_common_opt(cli_ctx *c, int opt, const char *help, char **argv);
 
 /* Opens the node in c->dir: CLI_OK, or prints why not and returns the exit code. */
 int cli_node_open(const cli_ctx *c, cli_node *n);
+/* The same; with CLI_OPEN_KEEP_VIEWS, views made by another STORE_VIEW_VERSION are left as
+ * they are (for `reindex`, which rebuilds them anyway, with progress shown). */
+enum { CLI_OPEN_KEEP_VIEWS = 1 };
+int cli_node_open_ex(const cli_ctx *c, cli_node *n, int flags);
 void cli_node_close(cli_node *n);
 
 /* Parses yes|no (also y/n/true/false); false if neither. */
@@ -133,5 +137,6 @@ int cli_verify_main(cli_ctx *c, int argc, char **argv);
 int cli_invite_main(cli_ctx *c, int argc, char **argv);
 int cli_join_main(cli_ctx *c, int argc, char **argv);
 int cli_revoke_main(cli_ctx *c, int argc, char **argv);
+int cli_reindex_main(cli_ctx *c, int argc, char **argv);
 
 #endif

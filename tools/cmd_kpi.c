@@ -11,31 +11,62 @@
 
 static const char help[] =
     "usage: outpost kpi define ID --target N [--unit U] [--period day|week|month]\n"
-    "                   [--direction at_least|at_most] [--title T] [--for KEY]\n"
+    "                   [--direction at_least|at_most] [--aggregate sum|mean|last]\n"
+    "                   [--title T] [--for KEY]\n"
     "       outpost kpi record ID VALUE [--at YYYY-MM-DD] [--note TEXT]\n"
     "       outpost kpi list\n"
     "       outpost kpi report [--period 2026-W47|2026-11|2026-11-25]\n"
     "\n"
     "KPIs are SMART goals with a number: \"3 articles a week\", \"reply within 4 hours\".\n"
-    "  define   ID is a short slug (a-z, 0-9, '-', '_'). --period defaults to week,\n"
-    "           --direction to at_least (at_most: lower is better). --for limits it to one\n"
-    "           member's key; without it the KPI is everyone's.\n"
-    "  record   saves VALUE for the day --at (default today). A KPI this node has no\n"
-    "           definition of yet is saved anyway, with a warning, and reported once the\n"
-    "           definition arrives. Negative values go after --:  kpi record temp -- -3\n"
-    "  list     the definitions this node holds (the newest for each ID)\n"
-    "  report   per member and KPI: the sum of the values in the period, the target, and\n"
-    "           attainment (value/target, or target/value for at_most). Without --period,\n"
-    "           each KPI's current period.\n"
+    "  define   ID is a short slug (a-z, 0-9, '-', '_'). --period defaults to\n"
+    "           week, --direction to at_least (at_most: lower is better). --for\n"
+    "           limits it to one member's key; without it the KPI is everyone's.\n"
+    "           --aggregate: how a period's values combine into its value:\n"
+    "             sum   counts (articles, calls): the values added up\n"
+    "             mean  states (a score, a rating, a percentage): their average\n"
+    "             last  levels (a backlog): the value of the latest day in the\n"
+    "                   period; on one day, the one written last\n"
+    "           Without it: mean when the unit names a state (%, percent, score,\n"
+    "           rating, level, ratio, nps, avg, average), else sum.\n"
+    "  record   saves VALUE for the day --at (default today). A KPI this node has\n"
+    "           no definition of yet is saved anyway, with a warning, and reported\n"
+    "           once the definition arrives. Negative values go after --:\n"
+    "           kpi record temp -- -3\n"
+    "  list     the definitions this node holds (the newest for each ID), with\n"
+    "           the aggregation in effect (AGG)\n"
+    "  report   per member and KPI: the period's value, the target and\n"
+    "           attainment. A value counts in the period that holds its day (--at),\n"
+    "           whenever it was written. With nothing recorded, a sum is 0; a mean\n"
+    "           or last has no value and no attainment. Attainment:\n"
+    "             at_least  value/target (over 100% when exceeded)\n"
+    "             at_most   100% at or under the target (a value of 0 included),\n"
+    "                       else target/value\n"
+    "             a target of 0 or below: 100% when met, else 0% (a ratio across\n"
+    "             zero means nothing)\n"
+    "           TARGET shows the direction (>= at least, <= at most) and the unit.\n"
+    "           Without --period, each KPI's current period; with it, every KPI\n"
+    "           over that ISO week (Monday to Sunday; week 53 only where the year\n"
+    "           has one), month or day, against its target as defined.\n"
     "All take --dir DIR and --json.\n";
 
-enum { OPT_TARGET = 1, OPT_UNIT, OPT_PERIOD, OPT_DIRECTION, OPT_TITLE, OPT_FOR, OPT_AT, OPT_NOTE };
+enum {
+    OPT_TARGET = 1,
+    OPT_UNIT,
+    OPT_PERIOD,
+    OPT_DIRECTION,
+    OPT_AGGREGATE,
+    OPT_TITLE,
+    OPT_FOR,
+    OPT_AT,
+    OPT_NOTE
+};
 
 static const struct option opts[] = {
     {"target", required_argument, NULL, OPT_TARGET},
     {"unit", required_argument, NULL, OPT_UNIT},
     {"period", required_argument, NULL, OPT_PERIOD},
     {"direction", required_argument, NULL, OPT_DIRECTION},
+    {"aggregate", required_argument, NULL, OPT_AGGREGATE},
     {"title", required_argument, NULL, OPT_TITLE},
     {"for", required_argument, NULL, OPT_FOR},
     {"at", required_argument, NULL, OPT_AT},
@@ -45,7 +76,7 @@ static const struct option opts[] = {
 };
 
 typedef struct args {
-    const char *target, *unit, *period, *direction, *title, *for_key, *at, *note;
+    const char *target, *unit, *period, *direction, *aggregate, *title, *for_key, *at, *note;
     int npos;
     const char *pos[4];
 } args;
@@ -63,6 +94,7 @@ parse(cli_ctx *c, int argc, char **argv, args *a)
         case OPT_UNIT: slot = &a->unit; break;
         case OPT_PERIOD: slot = &a->period; break;
         case OPT_DIRECTION: slot = &a->direction; break;
+        case OPT_AGGREGATE: slot = &a->aggregate; break;
         case OPT_TITLE: slot = &a->title; break;
         case OPT_FOR: slot = &a->for_key; break;
         case OPT_AT: slot = &a->at; break;
@@ -88,9 +120,9 @@ only(const cli_ctx *c, const args *a, const char *allowed)
 {
     const struct {
         const char *v, *name;
-    } all[] = {{a->target, "target"}, {a->unit, "unit"},   {a->period, "period"},
-               {a->direction, "direction"}, {a->title, "title"}, {a->for_key, "for"},
-               {a->at, "at"},         {a->note, "note"}};
+    } all[] = {{a->target, "target"},       {a->unit, "unit"},   {a->period, "period"},
+               {a->direction, "direction"}, {a->aggregate, "aggregate"}, {a->title, "title"},
+               {a->for_key, "for"},         {a->at, "at"},       {a->note, "note"}};
     char needle[32], list[128];
     snprintf(list, sizeof list, " %s ", allowed);
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
@@ -133,7 +165,7 @@ define(cli_ctx *c, const args *a)
     proto_body b;
     cli_node n;
     int code;
-    char what[128];
+    char what[256];
 
     if (a->npos != 1)
         return cli_usage(c, "kpi define needs exactly one ID");
@@ -154,6 +186,11 @@ define(cli_ctx *c, const args *a)
     }
     if (a->direction && strcmp(a->direction, "at_least") && strcmp(a->direction, "at_most")) {
         code = cli_usage(c, "--direction must be at_least or at_most, not '%s'", a->direction);
+        goto out;
+    }
+    if (a->aggregate && strcmp(a->aggregate, "sum") && strcmp(a->aggregate, "mean") &&
+        strcmp(a->aggregate, "last")) {
+        code = cli_usage(c, "--aggregate must be sum, mean or last, not '%s'", a->aggregate);
         goto out;
     }
     if ((a->unit && strlen(a->unit) > PROTO_NAME_MAX_BYTES) ||
@@ -179,10 +216,17 @@ define(cli_ctx *c, const args *a)
     b.title = dup_or_null(a->title);
     b.period = strdup(a->period ? a->period : "week");
     b.direction = strdup(a->direction ? a->direction : "at_least");
+    b.aggregate = dup_or_null(a->aggregate); /* absent: the projection picks one by unit */
+    if (!b.id || !b.period || !b.direction || (a->unit && !b.unit) || (a->title && !b.title) ||
+        (a->aggregate && !b.aggregate)) {
+        code = cli_fail(c, CLI_FAIL, "out of memory; nothing was saved");
+        goto out;
+    }
     if ((code = cli_node_open(c, &n)) != CLI_OK)
         goto out;
-    snprintf(what, sizeof what, "KPI '%s': %s %g per %s", b.id,
-             strcmp(b.direction, "at_most") ? "at least" : "at most", b.target, b.period);
+    snprintf(what, sizeof what, "KPI '%s': %s %g per %s, the %s of a period's values", b.id,
+             strcmp(b.direction, "at_most") ? "at least" : "at most", b.target, b.period,
+             proto_kpi_aggregate(&b));
     code = save(c, &n, &b, what);
     cli_node_close(&n);
 out:
@@ -247,10 +291,17 @@ out:
 #define LATEST_DEFS                                                                                \
     "defs AS (SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.kpi"                    \
     " ORDER BY d.ts DESC, d.id DESC) AS rn FROM kpi_defs d) WHERE rn = 1)"
+
+/* A number for a table cell at most w characters wide: whole numbers in full when they fit,
+ * else as many significant digits as fit (the table cuts what still does not). */
 static void
-fmt_num(char *buf, size_t n, double v)
+fmt_num(char *buf, size_t n, double v, int w)
 {
-    snprintf(buf, n, "%g", v);
+    for (int prec = 15; prec > 0; prec--) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if ((int)strlen(buf) <= w)
+            return;
+    }
 }
 
 static int
@@ -268,22 +319,22 @@ list(cli_ctx *c, const args *a)
             c, &n,
             "WITH " LATEST_DEFS " SELECT coalesce(json_group_array(json_object("
             "'id', d.kpi, 'title', d.title, 'target', d.target, 'unit', d.unit,"
-            " 'period', d.period, 'direction', d.direction, 'for', b64(d.for_key),"
-            " 'defined_by', b64(a.key), 'ts', strftime('%Y-%m-%dT%H:%M:%fZ', d.ts / 1000.0,"
-            " 'unixepoch'))), '[]') FROM (SELECT * FROM defs ORDER BY kpi) d"
-            " JOIN authors a ON a.id = d.author",
+            " 'period', d.period, 'direction', d.direction, 'aggregate', d.aggregate,"
+            " 'for', b64(d.for_key), 'defined_by', b64(a.key), 'ts',"
+            " strftime('%Y-%m-%dT%H:%M:%fZ', d.ts / 1000.0, 'unixepoch'))), '[]')"
+            " FROM (SELECT * FROM defs ORDER BY kpi) d JOIN authors a ON a.id = d.author",
             NULL, NULL);
         cli_node_close(&n);
         return code;
     }
-    static const char *const heads[] = {"ID", "TARGET", "UNIT", "PERIOD", "DIRECTION", "FOR",
-                                        "TITLE"};
-    static const int widths[] = {20, 10, 10, 6, 9, 8, 0};
-    cli_table *t = cli_table_new(7, heads, widths);
+    static const char *const heads[] = {"ID",  "TARGET", "UNIT", "PERIOD", "DIRECTION",
+                                        "AGG", "FOR",    "TITLE"};
+    static const int widths[] = {16, 8, 8, 6, 9, 4, 8, 0};
+    cli_table *t = cli_table_new(8, heads, widths);
     int rc = sqlite3_prepare_v2(store_db_handle(n.db),
                                 "WITH " LATEST_DEFS " SELECT kpi, target, unit, period, direction,"
-                                " coalesce(short_key(for_key), 'everyone'), title FROM defs"
-                                " ORDER BY kpi",
+                                " aggregate, coalesce(short_key(for_key), 'everyone'), title"
+                                " FROM defs ORDER BY kpi",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK) {
         cli_table_free(t);
@@ -292,13 +343,14 @@ list(cli_ctx *c, const args *a)
     }
     while (sqlite3_step(st) == SQLITE_ROW) {
         char target[32];
-        fmt_num(target, sizeof target, sqlite3_column_double(st, 1));
-        const char *cells[7] = {(const char *)sqlite3_column_text(st, 0), target,
+        fmt_num(target, sizeof target, sqlite3_column_double(st, 1), widths[1]);
+        const char *cells[8] = {(const char *)sqlite3_column_text(st, 0), target,
                                 (const char *)sqlite3_column_text(st, 2),
                                 (const char *)sqlite3_column_text(st, 3),
                                 (const char *)sqlite3_column_text(st, 4),
                                 (const char *)sqlite3_column_text(st, 5),
-                                (const char *)sqlite3_column_text(st, 6)};
+                                (const char *)sqlite3_column_text(st, 6),
+                                (const char *)sqlite3_column_text(st, 7)};
         cli_table_add(t, cells);
     }
     sqlite3_finalize(st);
@@ -308,7 +360,16 @@ list(cli_ctx *c, const args *a)
     return CLI_OK;
 }
 
-/* Per member and KPI over each KPI's period (temp.periods): sum, target, attainment. */
+/* The values of member r.author for KPI r.kpi whose day (at) lies in r's period: a value
+ * belongs to the day it was recorded for, not to the day it was written. */
+#define IN_PERIOD                                                                                  \
+    " FROM kpi_values k WHERE k.author = r.author AND k.kpi = r.kpi"                               \
+    " AND k.at BETWEEN r.start AND r.stop"
+
+/*
+ * Per member and KPI over each KPI's period (temp.periods): the value by the KPI's aggregation,
+ * the target, attainment and whether it is met. The rules are in `help` above and the README.
+ */
 #define REPORT_ROWS                                                                                \
     "WITH " LATEST_DEFS ","                                                                        \
     /* who the KPIs are for: this node if it is a worker, and every worker member it knows */   \
@@ -319,38 +380,50 @@ list(cli_ctx *c, const args *a)
     "   ON p.kpi = v.kpi AND v.at BETWEEN p.start AND p.stop"                                      \
     "  UNION SELECT a.id, d.kpi FROM workers w JOIN authors a ON a.key = w.key, defs d"           \
     "   WHERE d.for_key IS NULL OR d.for_key = w.key),"                                           \
-    " r AS (SELECT a.key AS key, " CLI_NAME_OF("a.key") " AS name, x.kpi AS kpi, p.label AS period,"  \
-    "   p.start AS start, p.stop AS stop,"                                                         \
-    "   (SELECT sum(v.value) FROM kpi_values v WHERE v.author = x.author AND v.kpi = x.kpi"        \
-    "     AND v.at BETWEEN p.start AND p.stop) AS value,"                                          \
-    "   d.target AS target, d.unit AS unit, d.direction AS direction"                              \
+    " r AS (SELECT x.author AS author, a.key AS key, " CLI_NAME_OF("a.key") " AS name,"            \
+    "   x.kpi AS kpi, p.label AS period, p.start AS start, p.stop AS stop,"                        \
+    /* values with no definition here yet add up, as a count would */                            \
+    "   coalesce(d.aggregate, 'sum') AS aggregate, d.target AS target, d.unit AS unit,"           \
+    "   d.direction AS direction"                                                                  \
     "   FROM pairs x JOIN authors a ON a.id = x.author JOIN temp.periods p ON p.kpi = x.kpi"       \
     "   LEFT JOIN defs d ON d.kpi = x.kpi),"                                                       \
-    " s0 AS (SELECT *, CASE WHEN target IS NULL THEN NULL"                                         \
-    "   WHEN direction = 'at_most' THEN CASE WHEN coalesce(value, 0) <= target THEN 1.0"          \
-    "     ELSE target / value END"                                                                 \
-    "   WHEN target = 0 THEN 1.0 ELSE coalesce(value, 0) / target END AS att FROM r),"             \
+    " v AS (SELECT r.*, CASE r.aggregate"                                                          \
+    "   WHEN 'mean' THEN (SELECT avg(k.value)" IN_PERIOD ")"                                       \
+    /* the latest day's; on one day, the entry written last (author's clock, then its seq) */    \
+    "   WHEN 'last' THEN (SELECT k.value" IN_PERIOD " ORDER BY k.at DESC, k.ts DESC,"              \
+    "     k.seq DESC LIMIT 1)"                                                                     \
+    "   ELSE (SELECT total(k.value)" IN_PERIOD ") END AS value FROM r),"                          \
+    /* A ratio across zero means nothing: with a target <= 0, met is 100% and unmet 0%. */       \
+    " s0 AS (SELECT *, CASE WHEN target IS NULL OR value IS NULL THEN NULL"                        \
+    "   WHEN direction = 'at_most' THEN CASE WHEN value <= target THEN 1.0"                        \
+    "     WHEN target > 0 THEN target / value ELSE 0.0 END"                                        \
+    "   WHEN target > 0 THEN value / target WHEN value >= target THEN 1.0 ELSE 0.0 END AS att,"    \
+    "  CASE WHEN target IS NULL OR value IS NULL THEN NULL WHEN direction = 'at_most'"             \
+    "   THEN value <= target ELSE value >= target END AS is_met FROM v),"                          \
     /* A ratio with a tiny target can overflow: no number is better than Inf in JSON. */          \
     " s AS (SELECT *, CASE WHEN att BETWEEN -1e300 AND 1e300 THEN att END AS attainment FROM s0)"
 
-static int
-report(cli_ctx *c, const args *a)
+/* The attainment cell: a whole percentage, or a bound when it would not fit. */
+static void
+fmt_attainment(char *buf, size_t n, double att)
 {
-    cli_node n;
-    cli_period fixed, p;
-    sqlite3_stmt *st = NULL, *ins = NULL;
-    sqlite3 *h;
-    int code, rc;
+    double pct = round(100 * att);
+    if (pct >= 10000)
+        snprintf(buf, n, ">9999%%");
+    else if (pct <= -1000)
+        snprintf(buf, n, "<-999%%");
+    else
+        snprintf(buf, n, "%.0f%%", pct == 0 ? 0.0 : pct); /* never "-0%" */
+}
 
-    if (a->npos)
-        return cli_usage(c, "kpi report takes no arguments");
-    if (a->period && !cli_period_parse(a->period, &fixed))
-        return cli_usage(c, "--period must be a week (2026-W47), a month (2026-11) or a day "
-                            "(2026-11-25), not '%s'", a->period);
-    if ((code = cli_node_open(c, &n)) != CLI_OK)
-        return code;
-    h = store_db_handle(n.db);
-    /* Each KPI's period in a temp table (not in the node's file), so one query reports all. */
+/* Fills temp.periods: for each KPI this node knows of, the period to report (fixed, or
+ * else the one of the KPI's own kind that holds now). */
+static int
+fill_periods(const cli_ctx *c, sqlite3 *h, const cli_period *fixed)
+{
+    sqlite3_stmt *st = NULL, *ins = NULL;
+    cli_period p;
+    int rc;
     if ((rc = sqlite3_exec(h, "CREATE TEMP TABLE periods(kpi TEXT PRIMARY KEY, label, start,"
                               " stop)", NULL, NULL, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(h, "INSERT INTO temp.periods VALUES(?, ?, ?, ?)", -1, &ins,
@@ -360,65 +433,110 @@ report(cli_ctx *c, const args *a)
                                     " 'week') FROM (SELECT kpi FROM kpi_defs UNION"
                                     " SELECT kpi FROM kpi_values) k",
                                  -1, &st, NULL)) != SQLITE_OK)
-        goto sqlfail;
+        goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *kind = (const char *)sqlite3_column_text(st, 1);
-        if (a->period)
-            p = fixed;
-        else if (!cli_period_containing(kind, c->now_ms, &p))
+        if (fixed)
+            p = *fixed;
+        else if (!kind || !cli_period_containing(kind, c->now_ms, &p))
             continue;
         sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st, 0), -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 2, p.label, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 3, p.from, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(ins, 4, p.to, -1, SQLITE_TRANSIENT);
         if ((rc = sqlite3_step(ins)) != SQLITE_DONE)
-            goto sqlfail;
+            goto out;
         sqlite3_reset(ins);
     }
+    if (rc == SQLITE_DONE)
+        rc = SQLITE_OK;
+out:
     sqlite3_finalize(st);
-    st = NULL;
+    sqlite3_finalize(ins);
+    return rc;
+}
+
+static int
+report(cli_ctx *c, const args *a)
+{
+    cli_node n;
+    cli_period fixed;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *h;
+    int code, rc;
+
+    if (a->npos)
+        return cli_usage(c, "kpi report takes no arguments");
+    if (a->period && !cli_period_parse(a->period, &fixed))
+        return cli_usage(c, "--period must be a week (2026-W47; week 53 only where the year has "
+                            "one), a month (2026-11) or a day (2026-11-25), not '%s'", a->period);
+    if ((code = cli_node_open(c, &n)) != CLI_OK)
+        return code;
+    h = store_db_handle(n.db);
+    /* Each KPI's period in a temp table (not in the node's file), so one query reports all. */
+    if ((rc = fill_periods(c, h, a->period ? &fixed : NULL)) != SQLITE_OK)
+        goto sqlfail;
     if (c->json) {
         code = cli_print_json(
             c, &n,
             REPORT_ROWS " SELECT coalesce(json_group_array(json_object('key', b64(key), 'name',"
                         " name, 'kpi', kpi, 'period', period, 'from', start, 'to', stop,"
-                        " 'value', value, 'target', target, 'unit', unit, 'direction', direction,"
-                        " 'attainment', attainment, 'met', CASE WHEN attainment IS NULL THEN NULL"
-                        " WHEN attainment >= 1 THEN json('true') ELSE json('false') END)), '[]')"
+                        " 'value', value, 'target', target, 'attainment', attainment,"
+                        " 'direction', direction, 'aggregate', aggregate, 'unit', unit,"
+                        " 'met', CASE WHEN is_met IS NULL THEN NULL WHEN is_met THEN json('true')"
+                        " ELSE json('false') END)), '[]')"
                         " FROM (SELECT * FROM s ORDER BY name, kpi)",
             NULL, NULL);
         goto out;
     }
-    if ((rc = sqlite3_prepare_v2(h, REPORT_ROWS " SELECT name, kpi, period, value, target, unit,"
-                                                " attainment FROM s ORDER BY name, kpi",
+    if ((rc = sqlite3_prepare_v2(h, REPORT_ROWS " SELECT name, kpi, period, aggregate, value,"
+                                                " target, unit, direction, attainment FROM s"
+                                                " ORDER BY name, kpi",
                                  -1, &st, NULL)) != SQLITE_OK)
         goto sqlfail;
-    static const char *const heads[] = {"MEMBER", "KPI", "PERIOD", "VALUE", "TARGET", "UNIT",
-                                        "ATTAINMENT"};
-    static const int widths[] = {18, 16, 10, 8, 8, 8, 10};
+    /* Caps that add up to 80 characters with the 2-space gaps: a row never wraps. */
+    static const char *const heads[] = {"MEMBER", "KPI",    "PERIOD", "AGG",
+                                        "VALUE",  "TARGET", "ATTAIN"};
+    static const int widths[] = {14, 12, 10, 4, 9, 13, 6};
     cli_table *t = cli_table_new(7, heads, widths);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char value[32] = "-", target[32] = "?", att[32] = "-";
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-            fmt_num(value, sizeof value, sqlite3_column_double(st, 3));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char value[32] = "-", num[32], target[PROTO_NAME_MAX_BYTES + 48] = "no definition",
+             att[32] = "-";
+        const char *unit = (const char *)sqlite3_column_text(st, 6);
+        const char *dir = (const char *)sqlite3_column_text(st, 7);
         if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-            fmt_num(target, sizeof target, sqlite3_column_double(st, 4));
-        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
-            snprintf(att, sizeof att, "%.0f%%", 100 * sqlite3_column_double(st, 6));
+            fmt_num(value, sizeof value, sqlite3_column_double(st, 4), widths[4]);
+        if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+            fmt_num(num, sizeof num, sqlite3_column_double(st, 5), widths[5] - 3); /* ">= " */
+            snprintf(target, sizeof target, "%s %s%s%s",
+                     dir && strcmp(dir, "at_most") == 0 ? "<=" : ">=", num, unit ? " " : "",
+                     unit ? unit : "");
+        }
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+            fmt_attainment(att, sizeof att, sqlite3_column_double(st, 8));
         const char *cells[7] = {(const char *)sqlite3_column_text(st, 0),
                                 (const char *)sqlite3_column_text(st, 1),
-                                (const char *)sqlite3_column_text(st, 2), value, target,
-                                (const char *)sqlite3_column_text(st, 5), att};
+                                (const char *)sqlite3_column_text(st, 2),
+                                (const char *)sqlite3_column_text(st, 3),
+                                value,
+                                target,
+                                att};
         cli_table_add(t, cells);
+    }
+    if (rc != SQLITE_DONE) {
+        cli_table_free(t);
+        goto sqlfail;
     }
     cli_table_done(t, "Nothing to report: no KPIs defined or recorded yet.");
     code = CLI_OK;
     goto out;
 sqlfail:
-    code = cli_fail(c, CLI_FAIL, "report query failed: %s", sqlite3_errmsg(h));
+    /* a lock or a full memory says what to do; anything else names SQLite's reason */
+    code = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED || rc == SQLITE_NOMEM
+               ? cli_fail_err(c, store_db_code(rc), "cannot report")
+               : cli_fail(c, CLI_FAIL, "report query failed: %s", sqlite3_errmsg(h));
 out:
     sqlite3_finalize(st);
-    sqlite3_finalize(ins);
     cli_node_close(&n);
     return code;
 }
@@ -446,7 +564,7 @@ cli_kpi_main(cli_ctx *c, int argc, char **argv)
     if ((code = parse(c, argc, argv, &a)) >= 0)
         return code;
     if (strcmp(sub, "define") == 0)
-        return (code = only(c, &a, "target unit period direction title for")) >= 0
+        return (code = only(c, &a, "target unit period direction aggregate title for")) >= 0
                    ? code : define(c, &a);
     if (strcmp(sub, "record") == 0)
         return (code = only(c, &a, "at note")) >= 0 ? code : record(c, &a);

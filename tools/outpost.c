@@ -27,6 +27,7 @@ static const char usage[] =
     "  peers     list, add or remove the peers this node dials\n"
     "  sync      sync now (with --once: without the agent, then exit)\n"
     "  verify    re-check every chain, signature and body in the store\n"
+    "  reindex   rebuild the views (check-ins, KPIs, members, ...) from the log\n"
     "  invite    (office) make a one-time code that lets someone join the team\n"
     "  join      join a team with the code the office gave you\n"
     "  revoke    (office) revoke a member's key\n"
@@ -44,6 +45,7 @@ static const struct {
     {"log", cli_log_main},       {"status", cli_status_main},   {"verify", cli_verify_main},
     {"peers", cli_peers_main},   {"sync", cli_sync_main},
     {"invite", cli_invite_main}, {"join", cli_join_main},       {"revoke", cli_revoke_main},
+    {"reindex", cli_reindex_main},
 };
 
 static char default_dir[PATH_MAX];
