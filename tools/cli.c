@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proto/body.h"
+#include "store/member.h"
 #include "store/view.h"
 #include "proto/seal.h"
 #include "proto/time.h"
@@ -359,4 +360,104 @@ cli_agent_call(const char *dir, const char *cmd)
     }
     close(fd);
     return ok;
+}
+
+bool
+cli_key_arg_parse(const char *s, cli_key_arg *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strcmp(s, "office") == 0) {
+        out->office = true;
+        return true;
+    }
+    return proto_key_from_text(s, out->key) == OP_OK;
+}
+
+int
+cli_key_arg_resolve(const cli_ctx *c, cli_node *n, cli_key_arg *k, const char *what)
+{
+    int len = 0;
+    if (!k->office)
+        return -1;
+    op_err r = store_db_meta_get(n->db, "office_key", k->key, PROTO_KEY_BYTES, &len);
+    if (r == OP_E_NOTFOUND || (r == OP_OK && len != PROTO_KEY_BYTES))
+        return cli_fail(c, CLI_USAGE, "%s 'office': this node has not joined a team, so it knows "
+                                      "no office; run 'outpost join CODE' first", what);
+    if (r != OP_OK)
+        return cli_fail_err(c, r, "cannot read the database");
+    return -1;
+}
+
+bool
+cli_text_ok(const char *s, size_t max, char *why, size_t why_len)
+{
+    size_t n = strlen(s);
+    if (n == 0) {
+        snprintf(why, why_len, "is empty");
+        return false;
+    }
+    if (n > max) {
+        snprintf(why, why_len, "is %zu bytes; at most %zu are kept", n, max);
+        return false;
+    }
+    if (!proto_is_utf8(s, n)) {
+        snprintf(why, why_len, "is not valid UTF-8 text");
+        return false;
+    }
+    /* Text travels to someone else's terminal: an escape sequence could rewrite what they see. */
+    for (; *s; s++)
+        if (((unsigned char)*s < 0x20 && !strchr("\t\n\r", *s)) || *s == 0x7f) {
+            snprintf(why, why_len, "holds a control character (only tabs and line breaks may "
+                                   "be used)");
+            return false;
+        }
+    return true;
+}
+
+int
+cli_member_check(const cli_ctx *c, cli_node *n, const uint8_t key[PROTO_KEY_BYTES],
+                 const char *what, store_member *m)
+{
+    char text[PROTO_KEY_TEXT_BYTES];
+    op_err r;
+    proto_key_to_text(key, text);
+    if (memcmp(key, n->id->pk, PROTO_KEY_BYTES) == 0)
+        return cli_fail(c, CLI_USAGE, "%s is this node's own key%s; name another member of the "
+                                      "team", what,
+                        strcmp(n->role, "office") == 0 ? " (this node is the office)" : "");
+    if ((r = store_member_get(n->db, key, m)) != OP_OK)
+        return cli_fail_err(c, r, "cannot read the database");
+    if (m->state == STORE_MEMBER_REVOKED)
+        return cli_fail(c, CLI_USAGE, "%s %s%s%s%s was revoked: it is no longer a member of the "
+                                      "team", what, text, m->name[0] ? " (" : "", m->name,
+                        m->name[0] ? ")" : "");
+    if (m->state == STORE_MEMBER_NONE)
+        return cli_fail(c, CLI_USAGE, "%s %s is not a member this node knows: check the key "
+                                      "('outpost log --kind member' lists the members), or sync "
+                                      "first to receive the office's membership list", what, text);
+    return -1;
+}
+
+const char *
+cli_echo(const char *s, char out[CLI_ECHO_BYTES])
+{
+    size_t i = 0, chars = 0;
+    const char *p = s;
+    /* Whole UTF-8 characters only, so a cut never leaves half of one. */
+    for (; *p && chars < 40 && i + 4 < CLI_ECHO_BYTES - 4; chars++) {
+        size_t len = 1;
+        while (((unsigned char)p[len] & 0xc0) == 0x80 && len < 4)
+            len++;
+        for (size_t k = 0; k < len; k++) {
+            unsigned char ch = (unsigned char)p[k];
+            out[i++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+        }
+        p += len;
+    }
+    if (*p) {
+        memcpy(out + i, "\xe2\x80\xa6", 3); /* … */
+        i += 3;
+    }
+    out[i] = '\0';
+    return out;
 }

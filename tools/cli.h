@@ -12,6 +12,7 @@
 
 #include "store/db.h"
 #include "store/keyfile.h"
+#include "store/member.h"
 #include "store/reader.h"
 
 enum cli_exit { CLI_OK = 0, CLI_REPORT = 1, CLI_USAGE = 2, CLI_FAIL = 3 };
@@ -125,6 +126,36 @@ int cli_parse_plain(cli_ctx *c, int argc, char **argv, const char *help);
 /* An ms timestamp as ISO 8601 UTC in SQL. */
 #define CLI_ISO(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"
 
+/* A key given on the command line: a member's key (44 characters of base64) or the word
+ * `office`, which stands for the office this node belongs to (meta office_key). */
+typedef struct cli_key_arg {
+    uint8_t key[PROTO_KEY_BYTES]; /* set once parsed, or for `office` once resolved */
+    bool office;                  /* given as `office` */
+} cli_key_arg;
+
+/* Parses s without looking at the node (so a bad value is refused before anything is opened);
+ * false if it is neither a key nor `office`. */
+bool cli_key_arg_parse(const char *s, cli_key_arg *out);
+/* Resolves `office` to the office's key. Returns -1 when k->key is set, else the exit code
+ * after printing why (2 on a node that has joined no team). what names the argument. */
+int cli_key_arg_resolve(const cli_ctx *c, cli_node *n, cli_key_arg *k, const char *what);
+
+/* Checks that key names a member of the team this node knows (members table, or the office)
+ * other than this node itself: -1 with *m filled in, else the exit code after printing why
+ * (2 for this node's own key, a revoked one, or one this node has not seen admitted). */
+int cli_member_check(const cli_ctx *c, cli_node *n, const uint8_t key[PROTO_KEY_BYTES],
+                     const char *what, store_member *m);
+
+/* Free text a person types for someone else to read (feedback, a contact's note): 1..max
+ * bytes of UTF-8 with no control characters but tab and line breaks. When not, false with what
+ * is wrong in why, as the end of a sentence ("is empty"). */
+bool cli_text_ok(const char *s, size_t max, char *why, size_t why_len);
+
+/* An argument as an error message may quote it: at most 40 characters (then an ellipsis), and
+ * control characters as '?', so that the message stays one line. Returns out. */
+#define CLI_ECHO_BYTES 192
+const char *cli_echo(const char *s, char out[CLI_ECHO_BYTES]);
+
 /* The subcommands. */
 int cli_init_main(cli_ctx *c, int argc, char **argv);
 int cli_checkin_main(cli_ctx *c, int argc, char **argv);
@@ -138,5 +169,8 @@ int cli_invite_main(cli_ctx *c, int argc, char **argv);
 int cli_join_main(cli_ctx *c, int argc, char **argv);
 int cli_revoke_main(cli_ctx *c, int argc, char **argv);
 int cli_reindex_main(cli_ctx *c, int argc, char **argv);
+int cli_feedback_main(cli_ctx *c, int argc, char **argv);
+int cli_inbox_main(cli_ctx *c, int argc, char **argv);
+int cli_contact_main(cli_ctx *c, int argc, char **argv);
 
 #endif

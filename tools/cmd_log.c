@@ -32,6 +32,11 @@ static const char help[] =
     "   'for', b64(d.for_key)) FROM kpi_defs d WHERE d.id = e.id)"                                 \
     " WHEN 3 THEN (SELECT json_object('id', v.kpi, 'value', v.value, 'at', v.at,"                  \
     "   'note', v.note) FROM kpi_values v WHERE v.id = e.id)"                                      \
+    " WHEN 4 THEN (SELECT json_object('to', b64(f.to_key), 'text', f.text, 're', json(CASE"        \
+    "   WHEN f.re_author IS NOT NULL THEN json_object('author', b64(f.re_author), 'seq',"          \
+    "   f.re_seq) END)) FROM feedback f WHERE f.id = e.id)"                                        \
+    " WHEN 5 THEN (SELECT json_object('with', b64(c.with_key), 'topic', c.topic, 'note', c.note)"  \
+    "   FROM contacts c WHERE c.id = e.id)"                                                        \
     " WHEN 8 THEN (SELECT json_object('epoch', k.epoch) FROM key_entries k"                        \
     "   WHERE k.author = e.author AND k.seq = e.seq)"                                              \
     " WHEN 6 THEN json_object('key', plain_field(e.body, 6, 'key'), 'name',"                       \
@@ -165,6 +170,10 @@ cli_log_main(cli_ctx *c, int argc, char **argv)
         "   d.period FROM kpi_defs d WHERE d.id = e.id)"
         "  WHEN 3 THEN (SELECT v.kpi || ' = ' || printf('%g', v.value) || ' for ' || v.at ||"
         "   coalesce(': ' || v.note, '') FROM kpi_values v WHERE v.id = e.id)"
+        "  WHEN 4 THEN (SELECT 'to ' || " CLI_NAME_OF("f.to_key") " || ': ' || f.text"
+        "   FROM feedback f WHERE f.id = e.id)"
+        "  WHEN 5 THEN (SELECT 'with ' || " CLI_NAME_OF("c.with_key") " || ' about ' || c.topic ||"
+        "   coalesce(': ' || c.note, '') FROM contacts c WHERE c.id = e.id)"
         "  WHEN 8 THEN (SELECT 'epoch ' || k.epoch || ' key for the readers'"
         "   FROM key_entries k WHERE k.author = e.author AND k.seq = e.seq)"
         "  WHEN 6 THEN 'admits ' || plain_field(e.body, 6, 'name') || ' as ' ||"

@@ -22,6 +22,9 @@ static const char usage[] =
     "  init      create a node: its key and its store\n"
     "  checkin   record a check-in (asks the questions on a terminal)\n"
     "  kpi       define, record, list and report KPIs\n"
+    "  feedback  send feedback to a member, or from a worker to the office\n"
+    "  inbox     read the feedback addressed to you (--sent: what you sent)\n"
+    "  contact   (office) record a contact with a member; --list shows them\n"
     "  log       show entries, newest first\n"
     "  status    this node: key, role, entry counts, pending, links; why not synced\n"
     "  peers     list, add or remove the peers this node dials\n"
@@ -46,6 +49,7 @@ static const struct {
     {"peers", cli_peers_main},   {"sync", cli_sync_main},
     {"invite", cli_invite_main}, {"join", cli_join_main},       {"revoke", cli_revoke_main},
     {"reindex", cli_reindex_main},
+    {"feedback", cli_feedback_main}, {"inbox", cli_inbox_main}, {"contact", cli_contact_main},
 };
 
 static char default_dir[PATH_MAX];
