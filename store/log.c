@@ -220,12 +220,23 @@ out:
     return r;
 }
 
-/* Kinds every member must read (SPEC §4): their bodies are never encrypted. */
-static bool
-plaintext_kind(uint64_t kind)
+/* Bodies every member must read are never encrypted (SPEC §4): the membership kinds, key
+ * entries, receipts, and the office's KPI definitions (each worker needs the team's targets;
+ * a worker's own definitions stay sealed to it and the office). */
+static op_err
+plaintext_body(store_db *db, const store_identity *id, uint64_t kind, bool *plain)
 {
-    return kind == PROTO_KIND_MEMBER || kind == PROTO_KIND_REVOKE || kind == PROTO_KIND_KEY ||
-           kind == PROTO_KIND_JOIN || kind == PROTO_KIND_RECEIPT;
+    uint8_t office[PROTO_KEY_BYTES];
+    int olen = 0;
+    *plain = kind == PROTO_KIND_MEMBER || kind == PROTO_KIND_REVOKE || kind == PROTO_KIND_KEY ||
+             kind == PROTO_KIND_JOIN || kind == PROTO_KIND_RECEIPT;
+    if (*plain || kind != PROTO_KIND_KPI_DEF)
+        return OP_OK;
+    op_err r = store_db_meta_get(db, "office_key", office, sizeof office, &olen);
+    if (r != OP_OK && r != OP_E_NOTFOUND)
+        return r;
+    *plain = r == OP_OK && olen == PROTO_KEY_BYTES && memcmp(office, id->pk, olen) == 0;
+    return OP_OK;
 }
 
 /* The epoch to seal a body under: the one for its readers while it is younger than
@@ -285,7 +296,10 @@ store_log_append_to(store_db *db, store_reader *rd, const store_identity *id,
     /* Our own entries are filed in the order written even if the clock steps back, so that
      * "newest first" lists show the one just written first. */
     h.last_seen = ts > h.last_seen ? ts : h.last_seen + 1;
-    if (plaintext_kind(b->kind)) {
+    bool plain_body;
+    if ((r = plaintext_body(db, id, b->kind, &plain_body)) != OP_OK)
+        goto fail;
+    if (plain_body) {
         if ((r = append_one(db, id, &h, b->kind, 0, plain, w.len, ts)) != OP_OK)
             goto fail;
     } else {
