@@ -21,7 +21,8 @@ elseif(TARGET outpost AND TARGET outpostd AND TARGET outpost-bench)
       kill9 ${OP_INTEG_KILL9_TIMEOUT}
       livepush 120
       sync_once 180
-      signals 180)
+      signals 180
+      bench_office 120)
   while(op_integ_tests)
     list(POP_FRONT op_integ_tests name timeout)
     add_test(NAME integration.${name}
