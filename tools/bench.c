@@ -121,6 +121,7 @@
 #include "store/keyfile.h"
 #include "store/log.h"
 #include "store/reader.h"
+#include "tools/bench_office.h"
 #include "tools/gen.h"
 
 #define EXIT_USAGE 2
@@ -2685,7 +2686,8 @@ static const char main_help[] =
     "  ingest   store_log_ingest against raw SQLite inserts of the same rows\n"
     "  checkin  latency of `outpost checkin` against one durable SQLite commit\n"
     "  sync     replication between outpostd processes: full sync, no-op and small re-syncs,\n"
-    "           peak RSS, live-push latency, each against a baseline\n";
+    "           peak RSS, live-push latency, each against a baseline\n"
+    "  office   an office with a year of a large team: query commands against raw SQL\n";
 
 int
 main(int argc, char **argv)
@@ -2695,7 +2697,7 @@ main(int argc, char **argv)
         return EXIT_FAIL;
     }
     if (argc < 2)
-        return usage_error("a command is required: gen, ingest, checkin or sync");
+        return usage_error("a command is required: gen, ingest, checkin, sync or office");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(main_help, stdout);
@@ -2709,5 +2711,7 @@ main(int argc, char **argv)
         return cmd_checkin(argc - 1, argv + 1);
     if (strcmp(cmd, "sync") == 0)
         return cmd_sync(argc - 1, argv + 1);
-    return usage_error("unknown command '%s': gen, ingest, checkin or sync", cmd);
+    if (strcmp(cmd, "office") == 0)
+        return bench_office_main(argc - 1, argv + 1);
+    return usage_error("unknown command '%s': gen, ingest, checkin, sync or office", cmd);
 }
