@@ -83,6 +83,13 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
     "  to_key BLOB NOT NULL, text TEXT NOT NULL, re_author BLOB, re_seq INTEGER);"
     "CREATE INDEX feedback_to ON feedback(to_key, ts);"
+    /* one member's values of one KPI over a period: the office's reports, per member; and who
+     * has values of a KPI in a period, from the index alone (it replaces kpi_values_kpi_at) */
+    "CREATE INDEX kpi_values_author ON kpi_values(author, kpi, at);"
+    "DROP INDEX kpi_values_kpi_at;"
+    "CREATE INDEX kpi_values_kpi_at ON kpi_values(kpi, at, author);"
+    /* `outpost log`: newest first without sorting every entry held */
+    "CREATE INDEX entries_received ON entries(received);"
     /* local state, not a projection (reindex keeps it): which feedback was shown by inbox */
     "CREATE TABLE inbox_read(id INTEGER PRIMARY KEY, at INTEGER NOT NULL);"
     /* the leader's contacts with members */

@@ -376,8 +376,10 @@ list(cli_ctx *c, const args *a)
     " workers AS (SELECT v AS key FROM meta WHERE k = 'key' AND (SELECT v FROM meta"              \
     "   WHERE k = 'role') = 'worker'"                                                              \
     "  UNION SELECT key FROM members WHERE role = 'worker' AND revoked_after IS NULL),"           \
-    " pairs AS (SELECT DISTINCT v.author, v.kpi FROM kpi_values v JOIN temp.periods p"             \
-    "   ON p.kpi = v.kpi AND v.at BETWEEN p.start AND p.stop"                                      \
+    /* CROSS JOIN: from each period into the (kpi, at) index; the other way round reads every  \
+     * value there is */                                                                          \
+    " pairs AS (SELECT DISTINCT v.author, v.kpi FROM temp.periods p CROSS JOIN kpi_values v"       \
+    "   ON v.kpi = p.kpi AND v.at BETWEEN p.start AND p.stop"                                      \
     "  UNION SELECT a.id, d.kpi FROM workers w JOIN authors a ON a.key = w.key, defs d"           \
     "   WHERE d.for_key IS NULL OR d.for_key = w.key),"                                           \
     " r AS (SELECT x.author AS author, a.key AS key, " CLI_NAME_OF("a.key") " AS name,"            \
@@ -387,7 +389,8 @@ list(cli_ctx *c, const args *a)
     "   d.direction AS direction"                                                                  \
     "   FROM pairs x JOIN authors a ON a.id = x.author JOIN temp.periods p ON p.kpi = x.kpi"       \
     "   LEFT JOIN defs d ON d.kpi = x.kpi),"                                                       \
-    " v AS (SELECT r.*, CASE r.aggregate"                                                          \
+    /* MATERIALIZED: s0 names value many times, and each would run the subquery again */       \
+    " v AS MATERIALIZED (SELECT r.*, CASE r.aggregate"                                             \
     "   WHEN 'mean' THEN (SELECT avg(k.value)" IN_PERIOD ")"                                       \
     /* the latest day's; on one day, the entry written last (author's clock, then its seq) */    \
     "   WHEN 'last' THEN (SELECT k.value" IN_PERIOD " ORDER BY k.at DESC, k.ts DESC,"              \
@@ -428,10 +431,15 @@ fill_periods(const cli_ctx *c, sqlite3 *h, const cli_period *fixed)
                               " stop)", NULL, NULL, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(h, "INSERT INTO temp.periods VALUES(?, ?, ?, ?)", -1, &ins,
                                  NULL)) != SQLITE_OK ||
-        (rc = sqlite3_prepare_v2(h, "SELECT DISTINCT kpi, coalesce((SELECT period FROM kpi_defs d"
+        /* The KPIs with values by a skip-scan of the (kpi, at) index, one probe per KPI: a
+         * plain DISTINCT would read every value (a million at a big office). */
+        (rc = sqlite3_prepare_v2(h, "WITH RECURSIVE kv(kpi) AS (SELECT min(kpi) FROM kpi_values"
+                                    " UNION ALL SELECT (SELECT min(kpi) FROM kpi_values"
+                                    " WHERE kpi > kv.kpi) FROM kv WHERE kpi IS NOT NULL)"
+                                    " SELECT DISTINCT kpi, coalesce((SELECT period FROM kpi_defs d"
                                     " WHERE d.kpi = k.kpi ORDER BY ts DESC, id DESC LIMIT 1),"
                                     " 'week') FROM (SELECT kpi FROM kpi_defs UNION"
-                                    " SELECT kpi FROM kpi_values) k",
+                                    " SELECT kpi FROM kv WHERE kpi IS NOT NULL) k",
                                  -1, &st, NULL)) != SQLITE_OK)
         goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -49,11 +49,19 @@ static const char help[] =
     " WHEN 12 THEN json_object('heads', plain_field(e.body, 12, 'heads'))"                         \
     " END"
 
-/* Filters: ?1 author key or NULL, ?2 kind or NULL, ?3 limit (-1 = all). */
+/*
+ * Filters: ?1 author key or NULL, ?2 kind or NULL, ?3 limit (-1 = all). Newest first: by the
+ * index on received time, from the top, for everyone; for one author, its own id range
+ * backwards (one author's entries are stored in seq order, so that is the same order). Only
+ * one of the two halves has rows; the other is ruled out before it reads any.
+ */
 #define SELECTED                                                                                   \
-    "SELECT e.*, a.key AS akey FROM entries e JOIN authors a ON a.id = e.author"                   \
-    " WHERE (?1 IS NULL OR a.key = ?1) AND (?2 IS NULL OR e.kind = ?2)"                            \
-    " ORDER BY e.received DESC, e.ts DESC, e.author, e.seq DESC LIMIT ?3"
+    "SELECT * FROM (SELECT e.*, a.key AS akey FROM entries e JOIN authors a ON a.id = e.author"    \
+    "  WHERE ?1 IS NULL AND (?2 IS NULL OR e.kind = ?2)"                                           \
+    "  ORDER BY e.received DESC, e.id DESC LIMIT ?3)"                                              \
+    " UNION ALL SELECT * FROM (SELECT e.*, a.key AS akey FROM authors a JOIN entries e"            \
+    "  ON e.id BETWEEN a.id << 32 AND (a.id << 32) | 0xffffffff"                                   \
+    "  WHERE a.key = ?1 AND (?2 IS NULL OR e.kind = ?2) ORDER BY e.id DESC LIMIT ?3)"
 
 typedef struct filter {
     uint8_t key[PROTO_KEY_BYTES];

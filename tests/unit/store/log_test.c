@@ -549,6 +549,9 @@ upgrade_from_schema_2_keeps_the_epoch(void **state)
     tu_raw_exec(w.path, "INSERT INTO meta(k, v) SELECT 'epoch_readers', readers FROM own_epochs;"
                         "DROP TABLE own_epochs; DROP TABLE feedback; DROP TABLE inbox_read;"
                         "DROP TABLE contacts; ALTER TABLE kpi_defs DROP COLUMN aggregate;"
+                        "DROP INDEX kpi_values_author; DROP INDEX entries_received;"
+                        "DROP INDEX kpi_values_kpi_at;"
+                        "CREATE INDEX kpi_values_kpi_at ON kpi_values(kpi, at);"
                         "PRAGMA user_version = 2;");
     tu_node_reopen_db(&w);
     assert_int_equal(tu_int(w.db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
