@@ -133,5 +133,7 @@ int cli_verify_main(cli_ctx *c, int argc, char **argv);
 int cli_invite_main(cli_ctx *c, int argc, char **argv);
 int cli_join_main(cli_ctx *c, int argc, char **argv);
 int cli_revoke_main(cli_ctx *c, int argc, char **argv);
+int cli_team_main(cli_ctx *c, int argc, char **argv);
+int cli_alerts_main(cli_ctx *c, int argc, char **argv);
 
 #endif
