@@ -289,6 +289,10 @@ agent_node_conn_ready(agent_node *n, agent_conn *c)
             sqlite3_reset(st);
         }
         if (revoked) {
+            /* Evidence for the office's alerts (revoked_activity); if it cannot be written, the
+             * refusal stands and the log line below still tells. */
+            OP_IGNORE(store_member_refused(n->db, c->peer, STORE_REFUSED_CONNECT,
+                                           agent_now_ms()));
             agent_conn_close(c, "refused: its key has been revoked (REVOKED)");
             return;
         }

@@ -7,6 +7,7 @@
 #include "proto/frame.h"
 #include "store/have.h"
 #include "store/log.h"
+#include "store/member.h"
 
 /* Entries read from the store per RUN at most: about what a frame holds at ~300 bytes an
  * entry; the frame size caps it further. */
@@ -310,6 +311,9 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
          * was revoked before these entries: the run is refused, the session goes on. */
         if (r != OP_E_REVOKED)
             s->stats.forks++;
+        else /* evidence for the office's alerts (revoked_activity); lost, the run is still
+              * refused and the log line stands */
+            OP_IGNORE(store_member_refused(s->db, first.author, STORE_REFUSED_ENTRIES, now_ms));
         if (s->io.refused)
             s->io.refused(s->io.ctx, first.author, r);
         return send_ack(s, first.author);

@@ -83,9 +83,8 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY, author INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER,"
     "  to_key BLOB NOT NULL, text TEXT NOT NULL, re_author BLOB, re_seq INTEGER);"
     "CREATE INDEX feedback_to ON feedback(to_key, ts);"
-    /* one member's values of one KPI over a period: the office's reports, per member; and who
-     * has values of a KPI in a period, from the index alone (it replaces kpi_values_kpi_at) */
-    "CREATE INDEX kpi_values_author ON kpi_values(author, kpi, at);"
+    /* who has values of a KPI in a period, from the index alone (one member's values: the
+     * kpi_values_author index below) */
     "DROP INDEX kpi_values_kpi_at;"
     "CREATE INDEX kpi_values_kpi_at ON kpi_values(kpi, at, author);"
     /* `outpost log`: newest first without sorting every entry held */
@@ -106,7 +105,32 @@ static const char *const migrations[] = {
     "  FROM meta m WHERE m.k = 'epoch_readers'"
     "  AND EXISTS (SELECT 1 FROM key_entries k JOIN authors a ON a.id = k.author"
     "              WHERE a.key = (SELECT v FROM meta WHERE k = 'key'));"
-    "DELETE FROM meta WHERE k = 'epoch_readers';",
+    "DELETE FROM meta WHERE k = 'epoch_readers';"
+    /* the office's team and alerts (tools/office.c). live_at: the latest moment this node
+     * knows the author was alive, max over its entries of min(ts, received) (a clock that runs
+     * ahead cannot fake it); kept by store/log.c as runs are stored, filled here once. */
+    "ALTER TABLE authors ADD COLUMN live_at INTEGER;"
+    "UPDATE authors SET live_at = (SELECT max(min(ts, received)) FROM entries"
+    "  WHERE id BETWEEN authors.id << 32 AND (authors.id << 32) | 0xffffffff);"
+    /* entries dated more than a minute after they arrived: a clock ahead (rare, so small) */
+    "CREATE INDEX entries_ahead ON entries(author, received, ts) WHERE ts > received + 60000;"
+    /* check-ins per author, kept by triggers: counting a year of a thousand members' rows
+     * for every `outpost team` would cost more than the rest of it */
+    "CREATE TABLE checkin_counts(author INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO checkin_counts(author, n) SELECT author, count(*) FROM checkins GROUP BY author;"
+    "CREATE TRIGGER checkins_counted AFTER INSERT ON checkins BEGIN"
+    "  INSERT INTO checkin_counts(author, n) VALUES(NEW.author, 1)"
+    "  ON CONFLICT(author) DO UPDATE SET n = n + 1; END;"
+    "CREATE TRIGGER checkins_uncounted AFTER DELETE ON checkins BEGIN"
+    "  UPDATE checkin_counts SET n = n - 1 WHERE author = OLD.author; END;"
+    /* one member's values of one KPI in a period without a look at the table, and its last
+     * value (the latest day, the latest recorded that day) in one step */
+    "CREATE INDEX kpi_values_author ON kpi_values(author, kpi, at, seq, value);"
+    /* keys refused because they were revoked: a connection, or a run of entries a peer offered
+     * (agent/); local state, not a projection */
+    "CREATE TABLE refusals("
+    "  key BLOB NOT NULL, why TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
+    "  n INTEGER NOT NULL, PRIMARY KEY(key, why)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION, "migrations");

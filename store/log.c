@@ -39,20 +39,25 @@ get_head(store_db *db, int64_t author, head *h)
     return store_db_code(rc);
 }
 
+/* Stores the head, stored at `now`; live: the latest min(ts, now) of the entries just stored,
+ * so that authors.live_at says when the author was last alive without trusting its clock
+ * further than our own (the office's `team` and `alerts`). */
 static op_err
-put_head(store_db *db, const head *h, uint64_t now)
+put_head(store_db *db, const head *h, uint64_t now, uint64_t live)
 {
     sqlite3_stmt *st;
     op_err r;
     if ((r = store_db_stmt(db,
                            "UPDATE authors SET head_seq = ?, head_hash = ?,"
-                           " first_seen = coalesce(first_seen, ?3), last_seen = ?3 WHERE id = ?4",
+                           " first_seen = coalesce(first_seen, ?3), last_seen = ?3,"
+                           " live_at = max(coalesce(live_at, 0), ?5) WHERE id = ?4",
                            &st)) != OP_OK)
         return r;
     sqlite3_bind_int64(st, 1, (int64_t)h->seq);
     sqlite3_bind_blob(st, 2, h->hash, PROTO_HASH_BYTES, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (int64_t)now);
     sqlite3_bind_int64(st, 4, h->author);
+    sqlite3_bind_int64(st, 5, (int64_t)(live > INT64_MAX ? INT64_MAX : live));
     r = store_db_code(sqlite3_step(st));
     sqlite3_reset(st);
     return r;
@@ -311,7 +316,7 @@ store_log_append_to(store_db *db, store_reader *rd, const store_identity *id,
             goto fail;
     }
     if ((r = store_view_project(db, author, h.seq, ts, b)) != OP_OK ||
-        (r = put_head(db, &h, h.last_seen)) != OP_OK)
+        (r = put_head(db, &h, h.last_seen, ts < h.last_seen ? ts : h.last_seen)) != OP_OK)
         goto fail;
     if ((r = store_db_commit(db)) != OP_OK)
         goto out;
@@ -407,6 +412,7 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
     uint8_t(*hashes)[PROTO_HASH_BYTES] = NULL;
     uint8_t held[PROTO_HASH_BYTES];
     size_t i = 0, where = 0;
+    uint64_t live = 0;
     int64_t author;
     head h;
     op_err r;
@@ -471,10 +477,13 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
             goto fail;
         }
         out->stored++;
+        uint64_t seen = envs[i].ts < now ? envs[i].ts : now;
+        if (seen > live)
+            live = seen;
     }
     h.seq = envs[n - 1].seq;
     memcpy(h.hash, hashes[n - 1], PROTO_HASH_BYTES);
-    if ((r = put_head(db, &h, now)) != OP_OK)
+    if ((r = put_head(db, &h, now, live)) != OP_OK)
         goto fail;
     if ((r = store_db_commit(db)) != OP_OK)
         goto out;

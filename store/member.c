@@ -415,3 +415,24 @@ store_member_admit_pending(store_db *db, store_reader *rd, const store_identity 
     free(joins);
     return r;
 }
+
+op_err
+store_member_refused(store_db *db, const uint8_t key[PROTO_KEY_BYTES], const char *why,
+                     uint64_t at)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db,
+                           "INSERT INTO refusals(key, why, first, last, n)"
+                           " VALUES(?1, ?2, ?3, ?3, 1) ON CONFLICT(key, why) DO UPDATE SET"
+                           " first = min(first, excluded.first), last = max(last, excluded.last),"
+                           " n = n + 1",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, key, PROTO_KEY_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (int64_t)(at > INT64_MAX ? INT64_MAX : at));
+    r = store_db_code(sqlite3_step(st));
+    sqlite3_reset(st);
+    return r;
+}

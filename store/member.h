@@ -100,4 +100,18 @@ OP_MUST_CHECK op_err store_member_admit_pending(store_db *db, store_reader *rd,
                                                 const store_identity *id, uint64_t now,
                                                 size_t *admitted);
 
+/* Why a revoked key was refused (the refusals table): it connected, or a peer offered a run of
+ * its entries past the revocation. */
+#define STORE_REFUSED_CONNECT "connect"
+#define STORE_REFUSED_ENTRIES "entries"
+
+/*
+ * Records that key, revoked, was refused at `at` for `why` (STORE_REFUSED_*): one row per key
+ * and reason with the first and last time and a count, so a stolen laptop that keeps
+ * retrying adds no rows. The office's `outpost alerts` reports it (revoked_activity). Its own
+ * statement, outside any transaction of the caller's; store codes.
+ */
+OP_MUST_CHECK op_err store_member_refused(store_db *db, const uint8_t key[PROTO_KEY_BYTES],
+                                          const char *why, uint64_t at);
+
 #endif

@@ -34,6 +34,8 @@ static const char usage[] =
     "  invite    (office) make a one-time code that lets someone join the team\n"
     "  join      join a team with the code the office gave you\n"
     "  revoke    (office) revoke a member's key\n"
+    "  team      (office) one row per member: check-ins, answers, KPIs, last seen\n"
+    "  alerts    (office) who needs attention; exit status 1 when there is something\n"
     "\n"
     "Every command takes --dir DIR (default $OUTPOST_DIR, else $XDG_DATA_HOME/outpost),\n"
     "--help, and where it prints data, --json. OUTPOST_NOW (ISO 8601 UTC) fixes the clock.\n"
@@ -50,6 +52,7 @@ static const struct {
     {"invite", cli_invite_main}, {"join", cli_join_main},       {"revoke", cli_revoke_main},
     {"reindex", cli_reindex_main},
     {"feedback", cli_feedback_main}, {"inbox", cli_inbox_main}, {"contact", cli_contact_main},
+    {"team", cli_team_main},     {"alerts", cli_alerts_main},
 };
 
 static char default_dir[PATH_MAX];

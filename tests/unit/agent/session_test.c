@@ -310,6 +310,50 @@ test_relay_carries_what_it_cannot_read(void **state)
     teardown(NULL);
 }
 
+/* A run of a revoked author is refused, the session goes on, and the refusal is kept for the
+ * office's alerts (refusals: key, why 'entries', first and last time, count). */
+static void
+test_revoked_runs_are_recorded(void **state)
+{
+    replica a, office;
+    sqlite3_stmt *st;
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&office, 1);
+    for (uint32_t i = 0; i < 3; i++)
+        append(&a, i);
+    /* As the office's revoke entry projects it: a revoked after its seq 1. */
+    assert_int_equal(sqlite3_prepare_v2(store_db_handle(office.db),
+                                        "INSERT INTO members(key, role, revoked_after)"
+                                        " VALUES(?, 'worker', 1)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(st, 1, a.id->pk, PROTO_KEY_BYTES, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    uint64_t at = clock_ms;
+    meet(&a, &office, -1, 256 * 1024, NULL);
+    meet(&a, &office, -1, 256 * 1024, NULL); /* offered again: counted, not a second row */
+    assert_int_equal(sqlite3_prepare_v2(store_db_handle(office.db),
+                                        "SELECT why, first, last, n FROM refusals WHERE key = ?",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(st, 1, a.id->pk, PROTO_KEY_BYTES, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "entries");
+    assert_int_equal(sqlite3_column_int64(st, 1), (int64_t)at);
+    assert_int_equal(sqlite3_column_int64(st, 2), (int64_t)at);
+    assert_true(sqlite3_column_int64(st, 3) >= 2);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    /* nothing of a past its revocation was stored */
+    assert_true(count_entries(&office) <= 1);
+    replica_close(&a);
+    replica_close(&office);
+    teardown(NULL);
+}
+
 static void
 test_property_random_meetings(void **state)
 {
@@ -377,6 +421,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_nodes_converge),
         cmocka_unit_test(test_relay_carries_what_it_cannot_read),
+        cmocka_unit_test(test_revoked_runs_are_recorded),
         cmocka_unit_test(test_property_random_meetings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

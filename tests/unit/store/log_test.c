@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "proto/seal.h"
+#include "store/view.h"
 #include "store_test_util.h"
 
 /* ---- helpers ---- */
@@ -550,8 +551,11 @@ upgrade_from_schema_2_keeps_the_epoch(void **state)
                         "DROP TABLE own_epochs; DROP TABLE feedback; DROP TABLE inbox_read;"
                         "DROP TABLE contacts; ALTER TABLE kpi_defs DROP COLUMN aggregate;"
                         "DROP INDEX kpi_values_author; DROP INDEX entries_received;"
-                        "DROP INDEX kpi_values_kpi_at;"
+                        "DROP INDEX kpi_values_kpi_at; DROP INDEX entries_ahead;"
                         "CREATE INDEX kpi_values_kpi_at ON kpi_values(kpi, at);"
+                        "DROP TRIGGER checkins_counted; DROP TRIGGER checkins_uncounted;"
+                        "DROP TABLE checkin_counts; DROP TABLE refusals;"
+                        "ALTER TABLE authors DROP COLUMN live_at;"
                         "PRAGMA user_version = 2;");
     tu_node_reopen_db(&w);
     assert_int_equal(tu_int(w.db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
@@ -1324,6 +1328,61 @@ failed_ingest_does_not_poison_reader(void **state)
     tu_node_close(&x);
 }
 
+/*
+ * authors.live_at (the office's "last seen", schema 3): the latest min(ts, received) of an
+ * author's entries. A clock that runs ahead cannot push it past when the entries arrived;
+ * re-delivery and a refused run leave it alone.
+ */
+static void
+live_at_never_passes_arrival(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, c;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open_ex(&c, f->dir, "c", NULL, a.id); /* holds A's key: projects its check-ins */
+    tu_checkins(&a, "p", 3, T0);
+    OK(tu_copy(&a, &c, a.id->pk, 1, 100, NULL, NULL)); /* received at T0 + 999 */
+    /* the newest entry's ts: it was written before it arrived */
+    assert_int_equal(count(&c, "SELECT live_at FROM authors"), (int64_t)(T0 + 2));
+
+    /* Written with a clock a day ahead, arriving at T0 + 999: alive at T0 + 999, not later. */
+    OK(tu_checkin(&a, "ahead", T0 + 86400000, NULL));
+    OK(tu_copy(&a, &c, a.id->pk, 1, 100, NULL, NULL));
+    assert_int_equal(count(&c, "SELECT live_at FROM authors"), (int64_t)(T0 + 999));
+    /* The schema-3 index of entries dated after they arrived holds exactly that one. */
+    assert_int_equal(count(&c, "SELECT count(*) FROM entries INDEXED BY entries_ahead"
+                               " WHERE ts > received + 60000"),
+                     1);
+    /* Our own entries: live at their own time. */
+    assert_int_equal(count(&a, "SELECT live_at FROM authors"), (int64_t)(T0 + 86400000));
+    tu_node_close(&c);
+    tu_node_close(&a);
+}
+
+/* checkin_counts (schema 3) follows the check-ins projected, through a rebuild of the views. */
+static void
+checkin_counts_follow_projection(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, c;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open_ex(&c, f->dir, "c", NULL, a.id);
+    tu_checkins(&a, "p", 4, T0);
+    OK(tu_copy(&a, &c, a.id->pk, 1, 100, NULL, NULL));
+    OK(tu_copy(&a, &c, a.id->pk, 1, 100, NULL, NULL)); /* re-delivered: counted once */
+    const char *sql = "SELECT n FROM checkin_counts k JOIN checkins c ON c.author = k.author"
+                      " GROUP BY k.author";
+    assert_int_equal(count(&c, sql), 4);
+    assert_int_equal(count(&a, sql), 4);
+    uint64_t n;
+    OK(store_view_reindex(c.db, c.rd, NULL, NULL, &n));
+    assert_int_equal(n, 5);
+    assert_int_equal(count(&c, sql), 4);
+    assert_int_equal(count(&c, "SELECT count(*) FROM checkin_counts WHERE n != 0"), 1);
+    tu_node_close(&c);
+    tu_node_close(&a);
+}
+
 int
 main(void)
 {
@@ -1354,6 +1413,8 @@ main(void)
         T(have_vector),
         T(ingest_with_null_reader),
         T(failed_ingest_does_not_poison_reader),
+        T(live_at_never_passes_arrival),
+        T(checkin_counts_follow_projection),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
