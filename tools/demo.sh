@@ -2,7 +2,9 @@
 # demo.sh — the main job, on this machine: a home office and three field consultants record
 # check-ins and KPI values with no link at all; when links appear, their agents converge — one
 # of them reaching the office only through a colleague who cannot read what she carries — and
-# `outpost status` on each shows pending falling to 0. Usage: tools/demo.sh [BUILD_DIR].
+# `outpost status` on each shows pending falling to 0. The leader then sees who needs attention
+# (`team`, `alerts`) and answers; the feedback reaches the consultant's laptop at once.
+# Usage: tools/demo.sh [BUILD_DIR].
 set -eu
 build=${1:-build}
 bindir=$(cd "$build" && pwd)
@@ -13,7 +15,14 @@ pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ outpost %s\n' "$*"; "$out" "$@"; }
+run() { # shows the command as one would type it, then runs it
+    printf '$ outpost'
+    for a in "$@"; do
+        case $a in *"'"*) printf ' "%s"' "$a" ;; *' '* | '') printf " '%s'" "$a" ;; *) printf ' %s' "$a" ;; esac
+    done
+    printf '\n'
+    "$out" "$@"
+}
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_OFFICE=$(port) P_ANN=$(port)
 office=$work/office ann=$work/ann ben=$work/ben cai=$work/cai
@@ -65,6 +74,26 @@ step "The office reads everyone's records, Cai's included (they came through Ann
 run --dir "$office" log --kind checkin
 run --dir "$office" kpi report
 run --dir "$cai" status
+
+step "The leader asks: who needs me this week, and why?"
+run --dir "$office" team
+set +e
+run --dir "$office" alerts
+echo "(exit status $?: 1 means there is something to act on)"
+set -e
+
+step "The leader answers Ben and books a call; Ben's laptop has it at once (its agent is linked)"
+ben_key=$("$out" --dir "$ben" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+run --dir "$office" feedback "$ben_key" "Thanks for flagging the test system: I have asked the client for access. Call on Thursday at 10?"
+run --dir "$office" contact "$ben_key" --topic wellbeing --note "long days, blocked on access; call booked"
+unread() { "$out" --dir "$ben" inbox --json --peek | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+i=0
+until [ "$(unread)" -gt 0 ]; do
+    i=$((i + 1)); [ $i -lt 40 ] || { echo "demo: the feedback did not reach Ben; logs in $work" >&2; exit 3; }
+    sleep 0.25
+done
+run --dir "$ben" inbox
+run --dir "$ben" log --kind contact
 
 step "Ann's laptop carried Cai's records without being able to read them"
 if grep -rq "$canary" "$ann"; then echo "FOUND Cai's note in Ann's files (unexpected)"; exit 3; fi
