@@ -130,7 +130,7 @@ project_office_log(store_db *db, const uint8_t office[PROTO_KEY_BYTES])
             proto_body_decode((uint64_t)sqlite3_column_int64(st, 3), sqlite3_column_blob(st, 4),
                               (size_t)sqlite3_column_bytes(st, 4), &b);
         if (d == OP_OK)
-            r = store_view_project(db, sqlite3_column_int64(st, 0),
+            r = store_view_project(db, NULL, sqlite3_column_int64(st, 0),
                                    (uint64_t)sqlite3_column_int64(st, 1),
                                    (uint64_t)sqlite3_column_int64(st, 2), &b);
         proto_body_fini(&b);

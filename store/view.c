@@ -43,13 +43,26 @@ by_office(store_db *db, int64_t author, bool *yes)
     return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
 }
 
+static op_err project_log_of(store_db *db, store_reader *rd, const uint8_t key[PROTO_KEY_BYTES]);
+
 /* member -> members: the newest entry names the member; admitted is the first admission. A
- * revocation (revoked_after) is never undone by a later member entry. */
+ * revocation (revoked_after) is never undone by a later member entry. On admission, the
+ * member's records held so far start to count (store_view_author_counts). */
 static op_err
-project_member(store_db *db, uint64_t ts, const proto_body *b)
+project_member(store_db *db, store_reader *rd, uint64_t ts, const proto_body *b)
 {
     sqlite3_stmt *st;
     op_err r;
+    bool was_admitted;
+    if ((r = store_db_stmt(db, "SELECT 1 FROM members WHERE key = ? AND admitted IS NOT NULL",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, b->key, PROTO_KEY_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    was_admitted = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_db_code(rc);
     if ((r = store_db_stmt(db,
                            "INSERT INTO members(key, name, site, role, admitted)"
                            " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET"
@@ -64,6 +77,8 @@ project_member(store_db *db, uint64_t ts, const proto_body *b)
     sqlite3_bind_int64(st, 5, (int64_t)(ts > INT64_MAX ? INT64_MAX : ts));
     r = store_db_code(sqlite3_step(st));
     sqlite3_reset(st);
+    if (r == OP_OK && !was_admitted && rd)
+        r = project_log_of(db, rd, b->key);
     return r;
 }
 
@@ -148,7 +163,39 @@ project_receipt(store_db *db, int64_t office, uint64_t ts, const proto_body *b)
 }
 
 op_err
-store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, const proto_body *b)
+store_view_author_counts(store_db *db, int64_t author, bool *counts)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    *counts = true;
+    if ((r = store_db_stmt(db,
+                           "SELECT NOT EXISTS (SELECT 1 FROM meta WHERE k = 'office_key')"
+                           " OR EXISTS (SELECT 1 FROM authors a WHERE a.id = ?1 AND ("
+                           "  a.key IN (SELECT v FROM meta WHERE k IN ('office_key', 'key'))"
+                           "  OR EXISTS (SELECT 1 FROM members m WHERE m.key = a.key"
+                           "   AND m.admitted IS NOT NULL)))",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_int64(st, 1, author);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *counts = sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+}
+
+/* Kinds that are a member's records: projected only for authors that count. */
+static bool
+record_kind(uint64_t kind)
+{
+    return kind == PROTO_KIND_CHECKIN || kind == PROTO_KIND_KPI_DEF ||
+           kind == PROTO_KIND_KPI_VALUE || kind == PROTO_KIND_FEEDBACK ||
+           kind == PROTO_KIND_CONTACT;
+}
+
+op_err
+store_view_project(store_db *db, store_reader *rd, int64_t author, uint64_t seq, uint64_t ts,
+                   const proto_body *b)
 {
     sqlite3_stmt *st;
     op_err r;
@@ -240,7 +287,8 @@ store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, cons
         bool office;
         if ((r = by_office(db, author, &office)) != OP_OK || !office)
             return r; /* anyone else's: stored and relayed, counts for nothing */
-        return b->kind == PROTO_KIND_MEMBER ? project_member(db, ts, b) : project_revoke(db, b);
+        return b->kind == PROTO_KIND_MEMBER ? project_member(db, rd, ts, b)
+                                            : project_revoke(db, b);
     }
     case PROTO_KIND_JOIN:
         return project_join(db, author, seq, ts, b);
@@ -263,19 +311,19 @@ store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts, cons
 }
 
 op_err
-store_view_apply(store_db *db, store_reader *rd, int64_t author, const proto_envelope *env,
-                 const uint8_t *body, size_t len)
+store_view_apply(store_db *db, store_reader *rd, int64_t author, bool counts,
+                 const proto_envelope *env, const uint8_t *body, size_t len)
 {
     proto_body b;
     op_err r;
 
-    if (!body || !proto_body_kind_known(env->kind))
+    if (!body || !proto_body_kind_known(env->kind) || (!counts && record_kind(env->kind)))
         return OP_OK;
     if (env->kind == PROTO_KIND_KEY && env->epoch != 0)
         return OP_OK; /* a key entry must be readable by all; this one is not usable */
     r = store_reader_body(rd, db, author, env, body, len, &b);
     if (r == OP_OK) {
-        r = store_view_project(db, author, env->seq, env->ts, &b);
+        r = store_view_project(db, rd, author, env->seq, env->ts, &b);
         if (r == OP_OK && b.kind == PROTO_KIND_KEY)
             store_reader_forget(rd, author, b.epoch);
     } else if (r != OP_E_NOMEM && r != OP_E_BUSY && r != OP_E_IO && r != OP_E_DISK_FULL &&
@@ -284,6 +332,33 @@ store_view_apply(store_db *db, store_reader *rd, int64_t author, const proto_env
     }
     proto_body_fini(&b);
     return r;
+}
+
+/* Projects the log of a member just admitted: its records held so far now count. A statement
+ * of its own, not from the cache: store_view_apply uses the cache while this one steps. */
+static op_err
+project_log_of(store_db *db, store_reader *rd, const uint8_t key[PROTO_KEY_BYTES])
+{
+    sqlite3_stmt *st;
+    op_err r = OP_OK;
+    int rc = sqlite3_prepare_v2(store_db_handle(db),
+                                "SELECT e.author, e.envelope, e.body FROM authors a JOIN entries e"
+                                " ON e.id BETWEEN a.id << 32 AND (a.id << 32) | 0xffffffff"
+                                " WHERE a.key = ? ORDER BY e.id",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_code(rc);
+    sqlite3_bind_blob(st, 1, key, PROTO_KEY_BYTES, SQLITE_STATIC);
+    while (r == OP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        proto_envelope env;
+        const uint8_t *body = sqlite3_column_blob(st, 2);
+        if ((r = proto_envelope_decode(sqlite3_column_blob(st, 1),
+                                       (size_t)sqlite3_column_bytes(st, 1), &env)) == OP_OK)
+            r = store_view_apply(db, rd, sqlite3_column_int64(st, 0), true, &env, body,
+                                 body ? (size_t)sqlite3_column_bytes(st, 2) : 0);
+    }
+    sqlite3_finalize(st);
+    return r != OP_OK ? r : store_db_code(rc);
 }
 
 /* The tables rebuilt from the log. Not acks (a peer's word, not the log's), nor inbox_read
@@ -324,13 +399,21 @@ store_view_reindex(store_db *db, store_reader *rd, store_view_progress progress,
         r = store_db_code(rc);
         goto fail;
     }
+    int64_t last_author = -1;
+    bool counts = true;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         proto_envelope env;
         const uint8_t *body = sqlite3_column_blob(st, 2);
+        int64_t author = sqlite3_column_int64(st, 0);
         if ((r = proto_envelope_decode(sqlite3_column_blob(st, 1),
                                        (size_t)sqlite3_column_bytes(st, 1), &env)) != OP_OK)
             goto fail; /* it was verified when stored: the file has been damaged since */
-        if ((r = store_view_apply(db, rd, sqlite3_column_int64(st, 0), &env, body,
+        /* Once per log. A member whose admission comes later in this replay (the office's log
+         * sorts after it) is projected then, by project_member. */
+        if (author != last_author && (r = store_view_author_counts(db, author, &counts)) != OP_OK)
+            goto fail;
+        last_author = author;
+        if ((r = store_view_apply(db, rd, author, counts, &env, body,
                                   body ? (size_t)sqlite3_column_bytes(st, 2) : 0)) != OP_OK)
             goto fail;
         if (++done % 10000 == 0 && progress)

@@ -11,16 +11,26 @@
 #include "store/db.h"
 #include "store/reader.h"
 
-/* Projects a decoded body of (author, seq) written at ts. */
-OP_MUST_CHECK op_err store_view_project(store_db *db, int64_t author, uint64_t seq, uint64_t ts,
-                                        const proto_body *b);
+/* Projects a decoded body of (author, seq) written at ts. A member entry that admits someone
+ * projects the new member's entries held so far (their bodies read through rd; NULL: later,
+ * by reindex). */
+OP_MUST_CHECK op_err store_view_project(store_db *db, store_reader *rd, int64_t author,
+                                        uint64_t seq, uint64_t ts, const proto_body *b);
+
+/*
+ * Whether the records of author (check-ins, KPIs, feedback, contacts) count here (SPEC §6):
+ * those of the office, of this node, and of admitted members; everyone's while this node knows
+ * no office. Others are held and relayed, never projected, until the office admits them.
+ */
+OP_MUST_CHECK op_err store_view_author_counts(store_db *db, int64_t author, bool *counts);
 
 /*
  * Projects a stored entry from its bytes: records key entries, and decrypts and projects the
- * bodies this node can read. Returns OP_OK when the body is unreadable, absent, of an unknown
+ * bodies this node can read; records (check-ins, KPIs, ...) only when `counts`
+ * (store_view_author_counts). Returns OP_OK when the body is unreadable, absent, of an unknown
  * kind or invalid; other codes are store failures.
  */
-OP_MUST_CHECK op_err store_view_apply(store_db *db, store_reader *rd, int64_t author,
+OP_MUST_CHECK op_err store_view_apply(store_db *db, store_reader *rd, int64_t author, bool counts,
                                       const proto_envelope *env, const uint8_t *body, size_t len);
 
 /* The projections' own version: raise it when what a projection holds changes, and every
