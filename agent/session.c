@@ -31,11 +31,11 @@ struct agent_session {
     int haves_expected, haves_got;
     job *jobs;
     size_t n_jobs, cap_jobs;
-    /* Non-members refused for their quota in this session: their later runs are refused too,
-     * and never answered with WANT, else a small run that fits the quota but leaves a gap
-     * would ask for the refused ones again, for ever. */
-    uint8_t (*over_quota)[PROTO_KEY_BYTES];
-    size_t n_over_quota;
+    /* Authors with a run refused in this session (over quota, a fork, revoked): their later
+     * runs are refused too and never answered with WANT. A later run does not connect to what
+     * is held, and WANT would ask for the refused ones again, for ever. */
+    uint8_t (*refused)[PROTO_KEY_BYTES];
+    size_t n_refused;
     agent_session_stats stats;
     uint8_t *buf; /* one message being built */
 };
@@ -69,7 +69,7 @@ agent_session_free(agent_session *s)
     if (!s)
         return;
     free(s->jobs);
-    free(s->over_quota);
+    free(s->refused);
     free(s->buf);
     free(s);
 }
@@ -216,13 +216,14 @@ on_buckets(agent_session *s, const proto_msg *m)
  * AGENT_NONMEMBER_QUOTA_BYTES. A node that knows no office yet cannot tell and takes all.
  */
 static bool
-is_over_quota(const agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
+was_refused(const agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
 {
-    for (size_t i = 0; i < s->n_over_quota; i++)
-        if (memcmp(s->over_quota[i], author, PROTO_KEY_BYTES) == 0)
+    for (size_t i = 0; i < s->n_refused; i++)
+        if (memcmp(s->refused[i], author, PROTO_KEY_BYTES) == 0)
             return true;
     return false;
 }
+
 
 static op_err
 within_quota(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], const proto_msg *m)
@@ -231,8 +232,6 @@ within_quota(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], const prot
     op_err r;
     if (!s->has_office || memcmp(author, s->office, PROTO_KEY_BYTES) == 0)
         return OP_OK;
-    if (is_over_quota(s, author))
-        return OP_E_QUOTA;
     if ((r = store_db_stmt(s->db,
                            "SELECT EXISTS (SELECT 1 FROM members WHERE key = ?1),"
                            " ?1 = (SELECT v FROM meta WHERE k = 'key'),"
@@ -270,6 +269,21 @@ send_ack(agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
     return send_buf(s, &w, proto_msg_heads(&w, PROTO_MSG_ACK, 0, &ack, 1));
 }
 
+/* Refuses a run of author for `why`, and its later runs in this session (said once); the
+ * session goes on for everyone else. The ACK tells the sender what is held. */
+static op_err
+refuse(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], op_err why)
+{
+    uint8_t(*more)[PROTO_KEY_BYTES] = realloc(s->refused, (s->n_refused + 1) * sizeof *more);
+    if (!more)
+        return OP_E_NOMEM;
+    s->refused = more;
+    memcpy(s->refused[s->n_refused++], author, PROTO_KEY_BYTES);
+    if (s->io.refused)
+        s->io.refused(s->io.ctx, author, why);
+    return send_ack(s, author);
+}
+
 static op_err
 on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
 {
@@ -282,19 +296,13 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     /* Which author and where it starts: for the answer when the run does not connect. */
     if ((r = proto_envelope_decode(m->items[0].env, m->items[0].env_len, &first)) != OP_OK)
         return r;
+    if (was_refused(s, first.author)) {
+        s->stats.refused++;
+        return send_ack(s, first.author);
+    }
     if ((r = within_quota(s, first.author, m)) == OP_E_QUOTA) {
         s->stats.refused++;
-        if (!is_over_quota(s, first.author)) { /* said once per author and session */
-            uint8_t(*more)[PROTO_KEY_BYTES] =
-                realloc(s->over_quota, (s->n_over_quota + 1) * sizeof *more);
-            if (!more)
-                return OP_E_NOMEM;
-            s->over_quota = more;
-            memcpy(s->over_quota[s->n_over_quota++], first.author, PROTO_KEY_BYTES);
-            if (s->io.refused)
-                s->io.refused(s->io.ctx, first.author, r);
-        }
-        return send_ack(s, first.author); /* refused; the session goes on for everyone else */
+        return refuse(s, first.author, r);
     }
     if (r != OP_OK)
         return r;
@@ -314,9 +322,7 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
         else /* evidence for the office's alerts (revoked_activity); lost, the run is still
               * refused and the log line stands */
             OP_IGNORE(store_member_refused(s->db, first.author, STORE_REFUSED_ENTRIES, now_ms));
-        if (s->io.refused)
-            s->io.refused(s->io.ctx, first.author, r);
-        return send_ack(s, first.author);
+        return refuse(s, first.author, r);
     }
     if (r != OP_OK)
         return r; /* a forged or malformed run: the peer is broken or hostile */

@@ -205,7 +205,7 @@ new_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h,
     proto_wbuf_init(&w, buf, sizeof buf);
     if ((r = proto_body_encode(&kb, &w)) != OP_OK ||
         (r = append_one(db, id, h, PROTO_KIND_KEY, 0, buf, w.len, ts)) != OP_OK ||
-        (r = store_view_project(db, h->author, h->seq, ts, &kb)) != OP_OK ||
+        (r = store_view_project(db, rd, h->author, h->seq, ts, &kb)) != OP_OK ||
         (r = store_db_stmt(db, "INSERT OR REPLACE INTO own_epochs(readers, epoch) VALUES(?, ?)",
                            &st)) != OP_OK)
         goto out;
@@ -315,7 +315,7 @@ store_log_append_to(store_db *db, store_reader *rd, const store_identity *id,
             (r = append_one(db, id, &h, b->kind, epoch, sealed, n, ts)) != OP_OK)
             goto fail;
     }
-    if ((r = store_view_project(db, author, h.seq, ts, b)) != OP_OK ||
+    if ((r = store_view_project(db, rd, author, h.seq, ts, b)) != OP_OK ||
         (r = put_head(db, &h, h.last_seen, ts < h.last_seen ? ts : h.last_seen)) != OP_OK)
         goto fail;
     if ((r = store_db_commit(db)) != OP_OK)
@@ -404,6 +404,20 @@ record_fork(store_db *db, int64_t author, uint64_t seq, const proto_run_item *it
     return r;
 }
 
+/* Refuses a run that contradicts the log held (returns `why`), keeping the entry that proves
+ * it in the forks table, in a transaction of its own. */
+static op_err
+refuse_fork(store_db *db, int64_t author, uint64_t seq, const proto_run_item *it, uint64_t now,
+            op_err why)
+{
+    op_err r;
+    store_db_rollback(db);
+    if ((r = store_db_begin(db, false)) != OP_OK ||
+        (r = record_fork(db, author, seq, it, now)) != OP_OK || (r = store_db_commit(db)) != OP_OK)
+        return r;
+    return why;
+}
+
 op_err
 store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, size_t n,
                  uint64_t now, store_ingested *out, size_t *bad)
@@ -413,6 +427,7 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
     uint8_t held[PROTO_HASH_BYTES];
     size_t i = 0, where = 0;
     uint64_t live = 0;
+    bool counts; /* whether the author's records count here (store_view_author_counts) */
     int64_t author;
     head h;
     op_err r;
@@ -446,13 +461,7 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
         if ((r = held_hash(db, author, envs[i].seq, held)) != OP_OK)
             goto fail;
         if (memcmp(held, hashes[i], PROTO_HASH_BYTES) != 0) {
-            store_db_rollback(db);
-            /* Keep the evidence in its own transaction: the run itself is refused. */
-            if ((r = store_db_begin(db, false)) != OP_OK ||
-                (r = record_fork(db, author, envs[i].seq, &items[i], now)) != OP_OK ||
-                (r = store_db_commit(db)) != OP_OK)
-                goto fail;
-            r = OP_E_FORK;
+            r = refuse_fork(db, author, envs[i].seq, &items[i], now, OP_E_FORK);
             where = i;
             goto fail;
         }
@@ -462,17 +471,21 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
         store_db_rollback(db);
         goto out;
     }
-    if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK)
+    if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK ||
+        (r = store_view_author_counts(db, author, &counts)) != OP_OK)
         goto fail;
     if (i == 0 && memcmp(envs[0].prev, h.hash, PROTO_HASH_BYTES) != 0 && h.seq > 0) {
-        r = OP_E_CHAIN;
+        /* The run is signed (its head) and chained, so its first entry is the author's word
+         * that seq-1 was something else than what we hold: two logs, the evidence of a fork
+         * (a copied laptop writing on), kept like one found at a held seq. */
+        r = refuse_fork(db, author, envs[0].seq, &items[0], now, OP_E_CHAIN);
         goto fail;
     }
     for (; i < n; i++) {
         if ((r = insert_entry(db, author, &envs[i], hashes[i], items[i].env, items[i].env_len,
                               items[i].body, items[i].body_len, now)) != OP_OK ||
-            (r = store_view_apply(db, rd, author, &envs[i], items[i].body, items[i].body_len)) !=
-                OP_OK) {
+            (r = store_view_apply(db, rd, author, counts, &envs[i], items[i].body,
+                                  items[i].body_len)) != OP_OK) {
             where = i;
             goto fail;
         }

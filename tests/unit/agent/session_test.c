@@ -355,6 +355,67 @@ test_revoked_runs_are_recorded(void **state)
 }
 
 static void
+copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* A laptop copied (a restored backup) writes on under the same key: a fork. Its branch is
+ * refused with the evidence kept, and the meeting ends: the later runs of that author are not
+ * asked for again with WANT (which looped for ever before), and nothing of it is stored. */
+static void
+test_fork_refused_and_meeting_ends(void **state)
+{
+    replica a, a2, b;
+    char from[600], to[600];
+    sqlite3_stmt *st;
+    uint64_t delivered;
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    for (uint32_t i = 0; i < 2; i++)
+        append(&a, i); /* seq 1 key, 2-3 check-ins */
+    replica_close(&a);
+    snprintf(a2.dir, sizeof a2.dir, "%s/r2", root);
+    assert_int_equal(mkdir(a2.dir, 0700), 0);
+    for (int k = 0; k < 2; k++) {
+        const char *f = k ? "outpost.db" : STORE_IDENTITY_FILE;
+        snprintf(from, sizeof from, "%s/%s", a.dir, f);
+        snprintf(to, sizeof to, "%s/%s", a2.dir, f);
+        copy_file(from, to);
+        assert_int_equal(chmod(to, 0600), 0); /* a key file must be private to load */
+    }
+    replica_open(&a);
+    replica_open(&a2);
+    append(&a, 100); /* seq 4 on the laptop */
+    for (uint32_t i = 0; i < 700; i++)
+        append(&a2, 200 + i); /* seq 4.. on the copy: several runs */
+    assert_true(meet(&a, &b, -1, 256 * 1024, NULL));
+    assert_true(meet(&a2, &b, -1, 256 * 1024, &delivered));
+    assert_true(delivered < 100);
+    assert_int_equal(count_entries(&b), 4);
+    assert_int_equal(sqlite3_prepare_v2(store_db_handle(b.db), "SELECT count(*) FROM forks", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    replica_close(&a);
+    replica_close(&a2);
+    replica_close(&b);
+    teardown(NULL);
+}
+
+static void
 test_property_random_meetings(void **state)
 {
     const char *env = getenv("SEEDS");
@@ -422,6 +483,7 @@ main(void)
         cmocka_unit_test(test_two_nodes_converge),
         cmocka_unit_test(test_relay_carries_what_it_cannot_read),
         cmocka_unit_test(test_revoked_runs_are_recorded),
+        cmocka_unit_test(test_fork_refused_and_meeting_ends),
         cmocka_unit_test(test_property_random_meetings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
