@@ -68,10 +68,10 @@
 #include "store/keyfile.h"
 #include "store/reader.h"
 #include "store/view.h"
+#include "tools/bench_proc.h"
+#include "tools/bench_util.h"
 #include "tools/gen_office.h"
 
-#define EXIT_USAGE 2
-#define EXIT_FAIL 3
 #define INFO_FILE "bench-office.txt"
 #define TARGET_S 0.100
 #define MAX_RUNS 1000
@@ -115,142 +115,11 @@ static const char help[] =
 
 /* ---------------------------------------------------------------- small helpers */
 
-static int
-usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("outpost-bench office: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see outpost-bench office --help)\n", stderr);
-    return EXIT_USAGE;
-}
-
-static int
-fail(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("outpost-bench office: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_FAIL;
-}
-
-static double
-mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static bool
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    char *end;
-    if (!s || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* "2026-11-25T18:00:00Z" (seconds and Z optional) -> ms since the epoch. */
-static bool
-parse_iso(const char *s, uint64_t *ms)
-{
-    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) {
-        n = 0;
-        sec = 0;
-        if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5)
-            return false;
-    }
-    if (s[n] == 'Z')
-        n++;
-    if (s[n] || y < 1971 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
-        return false;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = sec};
-    time_t t = timegm(&tm);
-    if (t < 0 || tm.tm_mday != d) /* 2026-02-30 normalises to March: refuse */
-        return false;
-    *ms = (uint64_t)t * 1000;
-    return true;
-}
-
-static void
-format_iso(uint64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* 1234567 -> "1,234,567" in buf (at least 32 bytes). */
-static const char *
-commas(uint64_t v, char *buf)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v), j = 0;
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            buf[j++] = ',';
-        buf[j++] = tmp[i];
-    }
-    buf[j] = '\0';
-    return buf;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of v[0..n), sorted here. */
-static double
-pct(double *v, size_t n, double p)
-{
-    if (n == 0)
-        return NAN;
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t k = (size_t)ceil(p / 100.0 * (double)n);
-    return v[k == 0 ? 0 : k - 1];
-}
-
 static uint64_t
 file_size(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-/* The first line of a file, for messages. */
-static const char *
-first_line(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    buf[0] = '\0';
-    if (f) {
-        if (!fgets(buf, (int)n, f))
-            buf[0] = '\0';
-        fclose(f);
-    }
-    buf[strcspn(buf, "\n")] = '\0';
-    return buf[0] ? buf : "(nothing on stderr)";
 }
 
 static bool
@@ -273,80 +142,6 @@ file_has(const char *path, const char *needle)
 
 /* Seconds a command may run before it is stopped (SIGALRM) and reported as over: --timeout. */
 static unsigned timeout_s = 30;
-#define TIMED_OUT (128 + SIGALRM)
-
-/*
- * fork, exec argv (with OUTPOST_NOW=now when now is not NULL), stdin from /dev/null, stdout
- * into out and stderr into err (files, truncated), wait; *secs from before fork to after
- * waitpid. Returns the exit status, 128+N if killed by signal N (TIMED_OUT after timeout_s:
- * the child's alarm survives exec, and ends it unless it handles SIGALRM, which outpost does
- * not), -1 if it could not run.
- */
-static int
-run_proc(char *const argv[], const char *now, const char *out, const char *err, double *secs)
-{
-    double t0 = mono();
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (null < 0 || o < 0 || e < 0)
-            _exit(126);
-        dup2(null, STDIN_FILENO);
-        dup2(o, STDOUT_FILENO);
-        dup2(e, STDERR_FILENO);
-        if (now)
-            setenv("OUTPOST_NOW", now, 1);
-        signal(SIGALRM, SIG_DFL);
-        alarm(timeout_s);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    *secs = mono() - t0;
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-}
-
-/* The outpost next to this program. */
-static void
-default_outpost(char *out, size_t n)
-{
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len <= 0) {
-        snprintf(out, n, "build/outpost");
-        return;
-    }
-    self[len] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash)
-        *slash = '\0';
-    if (snprintf(out, n, "%s/outpost", self) >= (int)n)
-        snprintf(out, n, "build/outpost");
-}
-
-static int
-remove_tree(const char *dir)
-{
-    int status = -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/rm", "rm", "-rf", "--", dir, (char *)NULL);
-        _exit(127);
-    }
-    if (pid > 0)
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    return status;
-}
 
 /* ---------------------------------------------------------------- the generated office */
 
@@ -366,8 +161,8 @@ info_write(const char *node, const info *in)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return fail("cannot write %s: %s", tmp, strerror(errno));
-    format_iso(in->now, now);
+        return bench_fail("cannot write %s: %s", tmp, strerror(errno));
+    bench_format_iso(in->now, now);
     fprintf(f, "# outpost-bench office: the parameters of this office and what was written\n");
     fprintf(f, "members %llu\ndays %llu\nseed %llu\nnow %s\nsync_days %llu\n",
             (unsigned long long)in->members, (unsigned long long)in->days,
@@ -378,7 +173,7 @@ info_write(const char *node, const info *in)
         fprintf(f, "kind%d %llu\n", k, (unsigned long long)in->kinds[k]);
     fprintf(f, "gen_seconds %.1f\n", in->gen_seconds);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
-        return fail("cannot write %s: %s", path, strerror(errno));
+        return bench_fail("cannot write %s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -398,14 +193,14 @@ info_read(const char *node, info *in)
         if (line[0] == '#' || sscanf(line, "%63s %63s", key, val) != 2)
             continue;
         if (strcmp(key, "now") == 0) {
-            seen |= parse_iso(val, &in->now) ? 1u : 0u;
+            seen |= bench_parse_iso(val, &in->now) ? 1u : 0u;
             continue;
         }
         if (strcmp(key, "gen_seconds") == 0) {
             in->gen_seconds = atof(val);
             continue;
         }
-        if (!parse_u64(val, 0, UINT64_MAX, &v))
+        if (!bench_parse_u64(val, 0, UINT64_MAX, &v))
             continue;
         int k;
         if (strcmp(key, "members") == 0)
@@ -427,8 +222,8 @@ info_read(const char *node, info *in)
     }
     fclose(f);
     if (seen != 63)
-        return fail("%s is damaged (a parameter is missing); remove %s or pass another --dir", path,
-                    node);
+        return bench_fail("%s is damaged (a parameter is missing); remove %s or pass another --dir",
+                          path, node);
     return 0;
 }
 
@@ -442,7 +237,7 @@ static void
 gen_progress_cb(void *ctx, uint64_t done, uint64_t total)
 {
     gen_progress *p = ctx;
-    double t = mono();
+    double t = bench_mono();
     char a[32], b[32];
     if (done > total)
         total = done;
@@ -450,15 +245,16 @@ gen_progress_cb(void *ctx, uint64_t done, uint64_t total)
         if (t - p->last < 0.2)
             return;
         p->last = t;
-        fprintf(stderr, "\rgen: %s / ~%s entries (%.0f%%), %.0f s   ", commas(done, a),
-                commas(total, b), 100.0 * (double)done / (double)total, t - p->t0);
+        fprintf(stderr, "\rgen: %s / ~%s entries (%.0f%%), %.0f s   ", bench_commas(done, a),
+                bench_commas(total, b), 100.0 * (double)done / (double)total, t - p->t0);
         fflush(stderr);
         return;
     }
     int tenth = (int)(10 * done / total);
     if (tenth > p->tenth && t - p->t0 >= 2.0) { /* a quick run says nothing until its end */
         p->tenth = tenth;
-        printf("  gen: %s / ~%s entries, %.0f s\n", commas(done, a), commas(total, b), t - p->t0);
+        printf("  gen: %s / ~%s entries, %.0f s\n", bench_commas(done, a), bench_commas(total, b),
+               t - p->t0);
         fflush(stdout);
     }
 }
@@ -481,20 +277,20 @@ generate(const char *outpost, const char *node, const char *logdir, info *in, in
     store_db *db = NULL;
     gen_office_stats st;
     double secs;
-    int ret = EXIT_FAIL;
+    int ret = BENCH_EXIT_FAIL;
     op_err r;
 
     /* The office is made two days before day 0, as `outpost init --office` makes it. */
-    format_iso(gen_office_first_day(&o) - 2 * GEN_OFFICE_DAY_MS, init_now);
+    bench_format_iso(gen_office_first_day(&o) - 2 * GEN_OFFICE_DAY_MS, init_now);
     snprintf(out, sizeof out, "%s/init.out", logdir);
     snprintf(err, sizeof err, "%s/init.err", logdir);
     char *argv[] = {(char *)outpost, "--dir",       (char *)node, "init",        "--office",
                     "--name",        "Home office", "--site",     "Head office", NULL};
     *made = false;
-    int code = run_proc(argv, init_now, out, err, &secs);
+    int code = bench_proc_run(argv, init_now, out, err, timeout_s, &secs);
     if (code != 0)
-        return fail("%s --dir %s init --office failed (exit %d): %s", outpost, node, code,
-                    first_line(err, line, sizeof line));
+        return bench_fail("%s --dir %s init --office failed (exit %d): %s", outpost, node, code,
+                          bench_first_line(err, line, sizeof line));
     *made = true;
     printf("  office: %s --dir %s init --office --name 'Home office' (OUTPOST_NOW=%s)\n", outpost,
            node, init_now);
@@ -502,22 +298,22 @@ generate(const char *outpost, const char *node, const char *logdir, info *in, in
     snprintf(path, sizeof path, "%s/%s", node, STORE_DB_FILE);
     if ((r = store_identity_load(node, &id)) != OP_OK || (r = store_reader_new(id, &rd)) != OP_OK ||
         (r = store_db_open(path, 0, &db)) != OP_OK) {
-        ret = fail("cannot open the office in %s: %s", node, op_strerror(r));
+        ret = bench_fail("cannot open the office in %s: %s", node, op_strerror(r));
         goto out;
     }
-    gen_progress pg = {.tty = isatty(STDERR_FILENO), .t0 = mono()};
+    gen_progress pg = {.tty = isatty(STDERR_FILENO), .t0 = bench_mono()};
     pg.last = pg.t0;
     o.progress = gen_progress_cb;
     o.ctx = &pg;
-    double t0 = mono();
+    double t0 = bench_mono();
     r = gen_office_fill(db, rd, id, &o, &st);
     store_db_close(db); /* the last connection: checkpoints the WAL into the file */
     db = NULL;
-    double total = mono() - t0;
+    double total = bench_mono() - t0;
     if (pg.tty)
         fprintf(stderr, "\r%*s\r", 70, "");
     if (r != OP_OK) {
-        ret = fail("generating the office failed: %s", op_strerror(r));
+        ret = bench_fail("generating the office failed: %s", op_strerror(r));
         goto out;
     }
     in->entries = st.entries;
@@ -528,9 +324,9 @@ generate(const char *outpost, const char *node, const char *logdir, info *in, in
     char a[32], b[32], c[32], d[32];
     printf("  gen: %s entries (%s in the office's log) in %.1f s: %s entries/s, office's log "
            "%.1f s, %d signing threads, %s runs, %.0f B/entry (envelope + body)\n",
-           commas(st.entries, a), commas(st.office_entries, b), total,
-           commas((uint64_t)((double)st.entries / total), c), st.office_seconds, threads,
-           commas(st.runs, d), (double)(st.env_bytes + st.body_bytes) / (double)st.entries);
+           bench_commas(st.entries, a), bench_commas(st.office_entries, b), total,
+           bench_commas((uint64_t)((double)st.entries / total), c), st.office_seconds, threads,
+           bench_commas(st.runs, d), (double)(st.env_bytes + st.body_bytes) / (double)st.entries);
     ret = info_write(node, in);
 out:
     store_db_close(db);
@@ -566,7 +362,7 @@ read_counts(const char *dbpath, counts *c)
     sqlite3_stmt *st;
     memset(c, 0, sizeof *c);
     if (sqlite3_open_v2(dbpath, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        int ret = fail("cannot open %s: %s", dbpath, sqlite3_errmsg(h));
+        int ret = bench_fail("cannot open %s: %s", dbpath, sqlite3_errmsg(h));
         sqlite3_close(h);
         return ret;
     }
@@ -629,13 +425,13 @@ check_counts(const info *in, const counts *c, const char *when)
         bool row_ok = written == logged && written == projected;
         ok &= row_ok;
         printf("  %*s %-18s %12s %12s %12s%s\n", (int)strlen(when) + 7, "", rows[i].name,
-               commas(written, a), commas(logged, b), commas(projected, d),
+               bench_commas(written, a), bench_commas(logged, b), bench_commas(projected, d),
                row_ok ? "" : "  DIFFERENT");
     }
     bool total_ok = c->entries == in->entries + 1 && c->offices == 1;
     ok &= total_ok;
     printf("  %*s %-18s %12s %12s%s\n", (int)strlen(when) + 7, "", "all entries",
-           commas(in->entries + 1, a), commas(c->entries, b),
+           bench_commas(in->entries + 1, a), bench_commas(c->entries, b),
            total_ok ? "" : "  DIFFERENT (or not one office member)");
     return ok;
 }
@@ -654,6 +450,21 @@ typedef struct timing {
     bool baseline;
     char why[256];
 } timing;
+
+/* A finished figure: p50 and max of the runs v[0..runs) (sorted here), else the first run's. */
+static void
+set_runs(timing *t, double *v, size_t runs)
+{
+    t->kind = T_OK;
+    t->runs = runs;
+    if (runs) {
+        bench_sort(v, runs);
+        t->p50 = bench_pct(v, runs, 50);
+        t->max = v[runs - 1];
+    } else {
+        t->p50 = t->max = t->first;
+    }
+}
 
 /* Runs after a first one of `first` seconds: `runs`, or fewer (at least `least`) so that they
  * take about `budget` seconds at most. A command 100 times over its target needs no more to
@@ -699,27 +510,28 @@ time_command(const char *outpost, const char *node, const char *now, const char 
         snprintf(t->why, sizeof t->why, "out of memory");
         return;
     }
-    code = run_proc(argv, now, out, err, &t->first);
+    code = bench_proc_run(argv, now, out, err, timeout_s, &t->first);
     if (code == 2 && (file_has(err, "unknown command") || file_has(err, "is not a command"))) {
         t->kind = T_MISSING;
-        snprintf(t->why, sizeof t->why, "%s", first_line(err, line, sizeof line));
+        snprintf(t->why, sizeof t->why, "%s", bench_first_line(err, line, sizeof line));
         goto out;
     }
-    if (code == TIMED_OUT) { /* far over the target: one run says enough */
+    if (code == BENCH_PROC_TIMED_OUT) { /* far over the target: one run says enough */
         t->kind = T_TIMEOUT;
         snprintf(t->why, sizeof t->why, "stopped after %u s (--timeout)", timeout_s);
         goto out;
     }
     if (code != 0 && code != 1) { /* 1: ran fine, something to report (alerts) */
         t->kind = T_FAILED;
-        snprintf(t->why, sizeof t->why, "exit %d: %s", code, first_line(err, line, sizeof line));
+        snprintf(t->why, sizeof t->why, "exit %d: %s", code,
+                 bench_first_line(err, line, sizeof line));
         goto out;
     }
     t->out_bytes = file_size(out);
     runs = within(runs, t->first, budget, 1);
     for (k = 0; k < runs; k++) {
-        code = run_proc(argv, now, out, err, &v[k]);
-        if (code == TIMED_OUT) {
+        code = bench_proc_run(argv, now, out, err, timeout_s, &v[k]);
+        if (code == BENCH_PROC_TIMED_OUT) {
             t->kind = T_TIMEOUT;
             snprintf(t->why, sizeof t->why, "run %zu stopped after %u s (--timeout)", k + 2,
                      timeout_s);
@@ -728,18 +540,11 @@ time_command(const char *outpost, const char *node, const char *now, const char 
         if (code != 0 && code != 1) {
             t->kind = T_FAILED;
             snprintf(t->why, sizeof t->why, "run %zu: exit %d: %s", k + 2, code,
-                     first_line(err, line, sizeof line));
+                     bench_first_line(err, line, sizeof line));
             goto out;
         }
     }
-    t->kind = T_OK;
-    t->runs = runs;
-    if (runs) {
-        t->p50 = pct(v, runs, 50);
-        t->max = v[runs - 1];
-    } else {
-        t->p50 = t->max = t->first;
-    }
+    set_runs(t, v, runs);
 out:
     free(v);
 }
@@ -793,7 +598,7 @@ static int
 raw_once(const char *dbpath, const char *sql, const char *from, const char *to, double *secs,
          uint64_t *rows)
 {
-    double t0 = mono();
+    double t0 = bench_mono();
     sqlite3 *h = NULL;
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_open_v2(dbpath, &h, SQLITE_OPEN_READONLY, NULL);
@@ -810,11 +615,11 @@ raw_once(const char *dbpath, const char *sql, const char *from, const char *to, 
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
     }
     if (rc != SQLITE_OK)
-        fail("raw query failed: %s", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        bench_fail("raw query failed: %s", h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
     sqlite3_finalize(st);
     sqlite3_close(h);
-    *secs = mono() - t0;
-    return rc == SQLITE_OK ? 0 : EXIT_FAIL;
+    *secs = bench_mono() - t0;
+    return rc == SQLITE_OK ? 0 : BENCH_EXIT_FAIL;
 }
 
 static void
@@ -839,10 +644,7 @@ time_raw(const char *dbpath, const struct raw_query *q, const char *from, const 
             free(v);
             return;
         }
-    t->kind = T_OK;
-    t->runs = runs;
-    t->p50 = runs ? pct(v, runs, 50) : t->first;
-    t->max = runs ? v[runs - 1] : t->first;
+    set_runs(t, v, runs);
     t->out_bytes = rows;
     free(v);
 }
@@ -858,17 +660,15 @@ time_exec(char *const argv[], const char *label, const char *tmp, size_t runs, t
     snprintf(t->label, sizeof t->label, "%s", label);
     snprintf(out, sizeof out, "%s/cmd.out", tmp);
     snprintf(err, sizeof err, "%s/cmd.err", tmp);
-    int code = v ? run_proc(argv, NULL, out, err, &t->first) : -1;
+    int code = v ? bench_proc_run(argv, NULL, out, err, timeout_s, &t->first) : -1;
     for (size_t k = 0; code == 0 && k < runs; k++)
-        code = run_proc(argv, NULL, out, err, &v[k]);
+        code = bench_proc_run(argv, NULL, out, err, timeout_s, &v[k]);
     if (code != 0) {
         t->kind = T_FAILED;
-        snprintf(t->why, sizeof t->why, "exit %d: %s", code, first_line(err, line, sizeof line));
+        snprintf(t->why, sizeof t->why, "exit %d: %s", code,
+                 bench_first_line(err, line, sizeof line));
     } else {
-        t->kind = T_OK;
-        t->runs = runs;
-        t->p50 = runs ? pct(v, runs, 50) : t->first;
-        t->max = runs ? v[runs - 1] : t->first;
+        set_runs(t, v, runs);
     }
     free(v);
 }
@@ -895,18 +695,18 @@ time_reindex(const char *outpost, const char *node, const char *now, const char 
     }
     unsigned query_timeout = timeout_s;
     timeout_s *= 10; /* a rebuild of every projection is no query */
-    code = run_proc(argv, now, out, err, &v[0]);
+    code = bench_proc_run(argv, now, out, err, timeout_s, &v[0]);
     bool missing =
         code == 2 && (file_has(err, "unknown command") || file_has(err, "is not a command"));
     if (!missing) {
         runs = 1 + within(runs - 1, v[0], budget - v[0], 0);
         for (size_t k = 1; code == 0 && k < runs; k++)
-            code = run_proc(argv, now, out, err, &v[k]);
+            code = bench_proc_run(argv, now, out, err, timeout_s, &v[k]);
         timeout_s = query_timeout;
         if (code != 0) {
-            t->kind = code == TIMED_OUT ? T_TIMEOUT : T_FAILED;
+            t->kind = code == BENCH_PROC_TIMED_OUT ? T_TIMEOUT : T_FAILED;
             snprintf(t->why, sizeof t->why, "exit %d: %s", code,
-                     first_line(err, line, sizeof line));
+                     bench_first_line(err, line, sizeof line));
             free(v);
             return;
         }
@@ -923,7 +723,7 @@ time_reindex(const char *outpost, const char *node, const char *now, const char 
             store_identity *id = NULL;
             store_reader *rd = NULL;
             store_db *db = NULL;
-            double t0 = mono();
+            double t0 = bench_mono();
             op_err r;
             if ((r = store_identity_load(node, &id)) == OP_OK &&
                 (r = store_reader_new(id, &rd)) == OP_OK &&
@@ -932,7 +732,7 @@ time_reindex(const char *outpost, const char *node, const char *now, const char 
             store_db_close(db);
             store_reader_free(rd);
             store_identity_free(id);
-            v[k] = mono() - t0;
+            v[k] = bench_mono() - t0;
             if (r != OP_OK) {
                 t->kind = T_FAILED;
                 snprintf(t->why, sizeof t->why, "store_view_reindex: %s", op_strerror(r));
@@ -941,11 +741,8 @@ time_reindex(const char *outpost, const char *node, const char *now, const char 
             }
         }
     }
-    t->kind = T_OK;
     t->first = v[0];
-    t->runs = runs;
-    t->p50 = pct(v, runs, 50);
-    t->max = v[runs - 1];
+    set_runs(t, v, runs); /* every run counts here, the first included */
     free(v);
 }
 
@@ -1076,56 +873,58 @@ bench_office_main(int argc, char **argv)
     bool keep = false, gen_only = false;
     int c;
 
-    if (!parse_iso("2026-11-25T18:00:00Z", &now))
-        return fail("the default --now does not parse");
+    bench_set_name("outpost-bench office");
+    if (!bench_parse_iso("2026-11-25T18:00:00Z", &now))
+        return bench_fail("the default --now does not parse");
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         switch (c) {
         case 'm':
-            if (!parse_u64(optarg, 1, GEN_OFFICE_MEMBERS_MAX, &members))
-                return usage_error("--members wants 1..%d, not '%s'", GEN_OFFICE_MEMBERS_MAX,
-                                   optarg);
+            if (!bench_parse_u64(optarg, 1, GEN_OFFICE_MEMBERS_MAX, &members))
+                return bench_usage_error("--members wants 1..%d, not '%s'", GEN_OFFICE_MEMBERS_MAX,
+                                         optarg);
             break;
         case 'd':
-            if (!parse_u64(optarg, 1, GEN_OFFICE_DAYS_MAX, &days))
-                return usage_error("--days wants 1..%d, not '%s'", GEN_OFFICE_DAYS_MAX, optarg);
+            if (!bench_parse_u64(optarg, 1, GEN_OFFICE_DAYS_MAX, &days))
+                return bench_usage_error("--days wants 1..%d, not '%s'", GEN_OFFICE_DAYS_MAX,
+                                         optarg);
             break;
         case 's':
-            if (!parse_u64(optarg, 0, UINT64_MAX, &seed))
-                return usage_error("--seed wants an unsigned integer, not '%s'", optarg);
+            if (!bench_parse_u64(optarg, 0, UINT64_MAX, &seed))
+                return bench_usage_error("--seed wants an unsigned integer, not '%s'", optarg);
             break;
         case 'n':
-            if (!parse_iso(optarg, &now))
-                return usage_error("--now wants a UTC time such as 2026-11-25T18:00:00Z, not "
-                                   "'%s'",
-                                   optarg);
+            if (!bench_parse_iso(optarg, &now))
+                return bench_usage_error("--now wants a UTC time such as 2026-11-25T18:00:00Z, not "
+                                         "'%s'",
+                                         optarg);
             break;
         case 'y':
-            if (!parse_u64(optarg, 1, GEN_OFFICE_SYNC_DAYS_MAX, &sync_days))
-                return usage_error("--sync-days wants 1..%d, not '%s'", GEN_OFFICE_SYNC_DAYS_MAX,
-                                   optarg);
+            if (!bench_parse_u64(optarg, 1, GEN_OFFICE_SYNC_DAYS_MAX, &sync_days))
+                return bench_usage_error("--sync-days wants 1..%d, not '%s'",
+                                         GEN_OFFICE_SYNC_DAYS_MAX, optarg);
             break;
         case 't':
-            if (!parse_u64(optarg, 1, 16, &threads))
-                return usage_error("--threads wants 1..16, not '%s'", optarg);
+            if (!bench_parse_u64(optarg, 1, 16, &threads))
+                return bench_usage_error("--threads wants 1..16, not '%s'", optarg);
             break;
         case 'r':
-            if (!parse_u64(optarg, 1, MAX_RUNS, &runs))
-                return usage_error("--runs wants 1..%d, not '%s'", MAX_RUNS, optarg);
+            if (!bench_parse_u64(optarg, 1, MAX_RUNS, &runs))
+                return bench_usage_error("--runs wants 1..%d, not '%s'", MAX_RUNS, optarg);
             break;
         case 'R':
-            if (!parse_u64(optarg, 0, MAX_RUNS, &reindex_runs))
-                return usage_error("--reindex-runs wants 0..%d, not '%s'", MAX_RUNS, optarg);
+            if (!bench_parse_u64(optarg, 0, MAX_RUNS, &reindex_runs))
+                return bench_usage_error("--reindex-runs wants 0..%d, not '%s'", MAX_RUNS, optarg);
             break;
         case 'b':
-            if (!parse_u64(optarg, 1, 86400, &budget))
-                return usage_error("--budget wants seconds, 1..86400, not '%s'", optarg);
+            if (!bench_parse_u64(optarg, 1, 86400, &budget))
+                return bench_usage_error("--budget wants seconds, 1..86400, not '%s'", optarg);
             break;
         case 'T': {
             uint64_t v;
-            if (!parse_u64(optarg, 1, 86400, &v))
-                return usage_error("--timeout wants seconds, 1..86400, not '%s'", optarg);
+            if (!bench_parse_u64(optarg, 1, 86400, &v))
+                return bench_usage_error("--timeout wants seconds, 1..86400, not '%s'", optarg);
             timeout_s = (unsigned)v;
             break;
         }
@@ -1147,52 +946,49 @@ bench_office_main(int argc, char **argv)
         case 'h':
             fputs(help, stdout);
             return 0;
-        case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return bench_getopt_error(c, argv);
         }
     }
     if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return bench_usage_error("unexpected argument '%s'", argv[optind]);
     if (dir && (workdir || keep))
-        return usage_error("--dir is kept as it is: give --dir, or --workdir and --keep");
+        return bench_usage_error("--dir is kept as it is: give --dir, or --workdir and --keep");
     if (gen_only && !dir)
         keep = true; /* an office made only to be thrown away would be no use */
     if (now / GEN_OFFICE_DAY_MS < days + 2)
-        return usage_error("--now must be more than --days days after 1970");
+        return bench_usage_error("--now must be more than --days days after 1970");
 
     char outpost[PATH_MAX], work[PATH_MAX], node[PATH_MAX], dbpath[PATH_MAX + 32];
     char now_iso[32], label[32], from[32], to[32];
     if (outpost_arg)
         snprintf(outpost, sizeof outpost, "%s", outpost_arg);
     else
-        default_outpost(outpost, sizeof outpost);
+        bench_default_path("outpost", outpost, sizeof outpost);
     if (access(outpost, X_OK) != 0)
-        return usage_error("cannot run %s (%s): pass --outpost PATH", outpost, strerror(errno));
-    format_iso(now, now_iso);
+        return bench_usage_error("cannot run %s (%s): pass --outpost PATH", outpost,
+                                 strerror(errno));
+    bench_format_iso(now, now_iso);
     last_month(now, label, from, to);
 
     /* Where the node lives, and scratch files for the commands' output. */
     bool made_work = false;
     if (dir) {
         if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return fail("cannot create %s: %s", dir, strerror(errno));
+            return bench_fail("cannot create %s: %s", dir, strerror(errno));
         snprintf(node, sizeof node, "%s", dir);
         snprintf(work, sizeof work, "%s/bench-office.tmp", dir);
         if (mkdir(work, 0700) != 0 && errno != EEXIST)
-            return fail("cannot create %s: %s", work, strerror(errno));
+            return bench_fail("cannot create %s: %s", work, strerror(errno));
     } else {
-        const char *parent = workdir ? workdir : getenv("TMPDIR");
-        if (!parent || !*parent)
-            parent = "/tmp";
+        const char *parent = workdir ? workdir : bench_tmp_parent();
         snprintf(work, sizeof work, "%s/outpost-bench-office.XXXXXX", parent);
         if (!mkdtemp(work))
-            return fail("cannot create a directory under %s: %s", parent, strerror(errno));
+            return bench_fail("cannot create a directory under %s: %s", parent, strerror(errno));
         made_work = true;
         if (snprintf(node, sizeof node, "%s/office", work) >= (int)sizeof node) {
-            remove_tree(work);
-            return usage_error("--workdir %s is too long a path", parent);
+            bench_rm_rf(work);
+            return bench_usage_error("--workdir %s is too long a path", parent);
         }
     }
     snprintf(dbpath, sizeof dbpath, "%s/%s", node, STORE_DB_FILE);
@@ -1202,7 +998,7 @@ bench_office_main(int argc, char **argv)
     char a[32], b[32];
     printf("outpost-bench office: %s members x %s days, seed %llu, now %s, runs of %llu days; "
            "outpost %s\n",
-           commas(members, a), commas(days, b), (unsigned long long)seed, now_iso,
+           bench_commas(members, a), bench_commas(days, b), (unsigned long long)seed, now_iso,
            (unsigned long long)sync_days, outpost);
     printf("  node %s\n", node);
     fflush(stdout);
@@ -1215,9 +1011,9 @@ bench_office_main(int argc, char **argv)
         info old;
         int r = info_read(node, &old);
         if (r == 1) {
-            ret = fail("%s holds a node that outpost-bench office did not make; pass another "
-                       "--dir",
-                       node);
+            ret = bench_fail("%s holds a node that outpost-bench office did not make; pass another "
+                             "--dir",
+                             node);
             goto out;
         }
         if (r != 0) {
@@ -1227,11 +1023,12 @@ bench_office_main(int argc, char **argv)
         if (old.members != members || old.days != days || old.seed != seed || old.now != now ||
             old.sync_days != sync_days) {
             char old_now[32];
-            format_iso(old.now, old_now);
-            ret = fail("%s holds an office of --members %llu --days %llu --seed %llu --now %s "
-                       "--sync-days %llu; pass those, or another --dir",
-                       node, (unsigned long long)old.members, (unsigned long long)old.days,
-                       (unsigned long long)old.seed, old_now, (unsigned long long)old.sync_days);
+            bench_format_iso(old.now, old_now);
+            ret = bench_fail(
+                "%s holds an office of --members %llu --days %llu --seed %llu --now %s "
+                "--sync-days %llu; pass those, or another --dir",
+                node, (unsigned long long)old.members, (unsigned long long)old.days,
+                (unsigned long long)old.seed, old_now, (unsigned long long)old.sync_days);
             goto out;
         }
         in = old;
@@ -1264,7 +1061,7 @@ bench_office_main(int argc, char **argv)
     if ((ret = read_counts(dbpath, &cnt)) != 0)
         goto out;
     if (!check_counts(&in, &cnt, "after gen")) {
-        ret = fail("the office's projections do not hold what was written");
+        ret = bench_fail("the office's projections do not hold what was written");
         goto out;
     }
     if (!made_work || keep)
@@ -1330,14 +1127,14 @@ bench_office_main(int argc, char **argv)
                    "%s entries/s\n",
                    reindex.label, 1e3 * reindex.p50, 1e3 * reindex.max, 1e3 * reindex.first,
                    reindex.runs, reindex.runs == 1 ? "" : "s",
-                   commas((uint64_t)((double)cnt.entries / reindex.p50), a));
+                   bench_commas((uint64_t)((double)cnt.entries / reindex.p50), a));
         else
             print_timing(&reindex);
         if (reindex.kind == T_OK) {
             if ((ret = read_counts(dbpath, &cnt)) != 0)
                 goto out;
             if (!check_counts(&in, &cnt, "after reindex")) {
-                ret = fail("a reindex changed the office's projections");
+                ret = bench_fail("a reindex changed the office's projections");
                 goto out;
             }
         }
@@ -1351,8 +1148,9 @@ bench_office_main(int argc, char **argv)
     char e[32];
     printf("\nsummary: office of %s members x %s days, now %s, %s entries, store %.0f MiB, "
            "generated in %.1f s\n",
-           commas(members, a), commas(days, b), now_iso, commas(in.entries + 1, e),
-           (double)(db_bytes + wal_bytes) / 1048576.0, in.gen_seconds);
+           bench_commas(members, a), bench_commas(days, b), now_iso,
+           bench_commas(in.entries + 1, e), (double)(db_bytes + wal_bytes) / 1048576.0,
+           in.gen_seconds);
     printf("  %-56s %10s %10s %10s %5s  %-10s %s\n", "figure", "p50", "max", "first", "runs",
            "target", "result");
     for (size_t i = 0; i < n_base; i++)
@@ -1370,13 +1168,13 @@ bench_office_main(int argc, char **argv)
     for (size_t i = 0; i < n_base; i++)
         failed |= base[i].kind == T_FAILED;
     if (failed)
-        ret = fail("a command failed (FAILED above)");
+        ret = bench_fail("a command failed (FAILED above)");
 out:
     if (made_work && !keep)
-        remove_tree(work);
+        bench_rm_rf(work);
     else if (made_work)
         printf("  kept %s\n", work);
     else
-        remove_tree(work); /* --dir: only the scratch files go */
+        bench_rm_rf(work); /* --dir: only the scratch files go */
     return ret;
 }
