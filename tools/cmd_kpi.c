@@ -376,10 +376,11 @@ list(cli_ctx *c, const args *a)
     " workers AS (SELECT v AS key FROM meta WHERE k = 'key' AND (SELECT v FROM meta"              \
     "   WHERE k = 'role') = 'worker'"                                                              \
     "  UNION SELECT key FROM members WHERE role = 'worker' AND revoked_after IS NULL),"           \
-    /* CROSS JOIN: from each period into the (kpi, at) index; the other way round reads every  \
-     * value there is */                                                                          \
-    " pairs AS (SELECT DISTINCT v.author, v.kpi FROM temp.periods p CROSS JOIN kpi_values v"       \
-    "   ON v.kpi = p.kpi AND v.at BETWEEN p.start AND p.stop"                                      \
+    /* who has values in each period: one probe of the (author, kpi, at) index per author and \
+     * KPI, not a read of every value in the period */                                          \
+    " pairs AS (SELECT a.id AS author, p.kpi AS kpi FROM authors a CROSS JOIN temp.periods p"      \
+    "   WHERE EXISTS (SELECT 1 FROM kpi_values v WHERE v.author = a.id AND v.kpi = p.kpi"          \
+    "   AND v.at BETWEEN p.start AND p.stop)"                                                      \
     "  UNION SELECT a.id, d.kpi FROM workers w JOIN authors a ON a.key = w.key, defs d"           \
     "   WHERE d.for_key IS NULL OR d.for_key = w.key),"                                           \
     " r AS (SELECT x.author AS author, a.key AS key, " CLI_NAME_OF("a.key") " AS name,"            \
