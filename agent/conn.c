@@ -394,7 +394,8 @@ process(agent_conn *c)
                     agent_conn_finish(c, "peer said goodbye");
                 else if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
                     agent_conn_close(c, NULL);
-                return;
+                off = c->in_len; /* nothing may follow the final frame: drop it */
+                break;
             }
             pump(c);
         } else {
@@ -432,8 +433,8 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         }
         return;
     }
-    if (n == 0 || c->state == CONN_CLOSING) {
-        free(buf->base);
+    if (n == 0 || c->state == CONN_CLOSING || c->goodbye_received) {
+        free(buf->base); /* after the peer's final frame its stream is over: bytes are ignored */
         return;
     }
     c->last_rx_ms = uv_now(c->node->loop);
