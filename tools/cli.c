@@ -314,6 +314,13 @@ int
 cli_print_json(const cli_ctx *c, cli_node *n, const char *sql,
                void (*bind)(sqlite3_stmt *st, void *arg), void *arg)
 {
+    return cli_print_json_counted(c, n, sql, bind, arg, NULL);
+}
+
+int
+cli_print_json_counted(const cli_ctx *c, cli_node *n, const char *sql,
+                       void (*bind)(sqlite3_stmt *st, void *arg), void *arg, long *count)
+{
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(store_db_handle(n->db), sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -328,6 +335,8 @@ cli_print_json(const cli_ctx *c, cli_node *n, const char *sql,
     }
     const char *doc = (const char *)sqlite3_column_text(st, 0);
     printf("%s\n", doc ? doc : "null");
+    if (count)
+        *count = (long)sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
     return CLI_OK;
 }

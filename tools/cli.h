@@ -88,6 +88,9 @@ int cli_sql_functions(sqlite3 *h);
  */
 int cli_print_json(const cli_ctx *c, cli_node *n, const char *sql,
                    void (*bind)(sqlite3_stmt *st, void *arg), void *arg);
+/* The same, for a query whose row also has a count in its second column (*count). */
+int cli_print_json_counted(const cli_ctx *c, cli_node *n, const char *sql,
+                           void (*bind)(sqlite3_stmt *st, void *arg), void *arg, long *count);
 
 /* A bind callback for cli_print_json: binds arg (a C string) as parameter 1. */
 void cli_bind_text(sqlite3_stmt *st, void *arg);

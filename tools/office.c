@@ -158,27 +158,18 @@ cli_office_bind(sqlite3_stmt *st, const cli_office_args *a)
     bind_named(st, ":skew", a->skew_ms);
 }
 
+static void
+bind_office_args(sqlite3_stmt *st, void *arg)
+{
+    cli_office_bind(st, arg);
+}
+
 int
 cli_office_json(const cli_ctx *c, cli_node *n, const char *sql, const cli_office_args *a,
                 long *count)
 {
-    sqlite3_stmt *st;
     *count = 0;
-    int rc = sqlite3_prepare_v2(store_db_handle(n->db), sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n->db));
-    cli_office_bind(st, a);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        int code = cli_fail_err(c, store_db_code(rc), "query failed");
-        sqlite3_finalize(st);
-        return code;
-    }
-    const char *doc = (const char *)sqlite3_column_text(st, 0);
-    printf("%s\n", doc ? doc : "[]");
-    *count = (long)sqlite3_column_int64(st, 1);
-    sqlite3_finalize(st);
-    return CLI_OK;
+    return cli_print_json_counted(c, n, sql, bind_office_args, (void *)a, count);
 }
 
 void
