@@ -86,6 +86,16 @@ close_err(agent_conn *c, const char *what, op_err e)
     agent_conn_close(c, why);
 }
 
+/* Both streams have ended and everything of ours is out: the connection can close without
+ * leaving bytes unread on either side (which would reset it and could lose our last frames). */
+static void
+close_when_both_said_goodbye(agent_conn *c)
+{
+    if (c->goodbye_sent && c->goodbye_received &&
+        uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
+        agent_conn_close(c, NULL);
+}
+
 static void
 on_written(uv_write_t *req, int status)
 {
@@ -100,11 +110,8 @@ on_written(uv_write_t *req, int status)
         agent_conn_close(c, why);
         return;
     }
-    if (c->goodbye_sent) {
-        /* Closed when the peer's goodbye is in too (or on_timer gives up on it): closing with
-         * its bytes unread would reset the connection and could lose what we sent last. */
-        if (c->goodbye_received && uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
-            agent_conn_close(c, NULL);
+    if (c->goodbye_sent) { /* waiting for the peer's goodbye (on_timer gives up on it) */
+        close_when_both_said_goodbye(c);
         return;
     }
     pump(c);
@@ -392,8 +399,8 @@ process(agent_conn *c)
                 c->goodbye_received = true;
                 if (!c->goodbye_sent)
                     agent_conn_finish(c, "peer said goodbye");
-                else if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0)
-                    agent_conn_close(c, NULL);
+                else
+                    close_when_both_said_goodbye(c);
                 off = c->in_len; /* nothing may follow the final frame: drop it */
                 break;
             }

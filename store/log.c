@@ -118,6 +118,16 @@ append_one(store_db *db, const store_identity *id, head *h, uint64_t kind, uint6
     return OP_OK;
 }
 
+/* The office's key (meta office_key); *known false while this node has joined no team. */
+static op_err
+office_key(store_db *db, uint8_t office[PROTO_KEY_BYTES], bool *known)
+{
+    int len = 0;
+    op_err r = store_db_meta_get(db, "office_key", office, PROTO_KEY_BYTES, &len);
+    *known = r == OP_OK && len == PROTO_KEY_BYTES;
+    return r == OP_E_NOTFOUND ? OP_OK : r;
+}
+
 /* Who must be able to read a body (SPEC §6): this node, the office, and the addressee of
  * feedback (`extra`, may be NULL). Repeats are dropped; *tag names the set. */
 #define MAX_READERS 3
@@ -126,13 +136,13 @@ readers(store_db *db, const store_identity *id, const uint8_t *extra,
         uint8_t out[MAX_READERS][PROTO_KEY_BYTES], size_t *n, uint8_t tag[16])
 {
     uint8_t office[PROTO_KEY_BYTES];
-    int olen = 0;
-    op_err r = store_db_meta_get(db, "office_key", office, sizeof office, &olen);
-    if (r != OP_OK && r != OP_E_NOTFOUND)
+    bool known;
+    op_err r = office_key(db, office, &known);
+    if (r != OP_OK)
         return r;
     memcpy(out[0], id->pk, PROTO_KEY_BYTES);
     *n = 1;
-    if (r == OP_OK && olen == PROTO_KEY_BYTES && memcmp(office, id->pk, PROTO_KEY_BYTES) != 0)
+    if (known && memcmp(office, id->pk, PROTO_KEY_BYTES) != 0)
         memcpy(out[(*n)++], office, PROTO_KEY_BYTES);
     bool repeat = false;
     for (size_t i = 0; extra && i < *n; i++)
@@ -232,16 +242,14 @@ static op_err
 plaintext_body(store_db *db, const store_identity *id, uint64_t kind, bool *plain)
 {
     uint8_t office[PROTO_KEY_BYTES];
-    int olen = 0;
+    bool known;
     *plain = kind == PROTO_KIND_MEMBER || kind == PROTO_KIND_REVOKE || kind == PROTO_KIND_KEY ||
              kind == PROTO_KIND_JOIN || kind == PROTO_KIND_RECEIPT;
     if (*plain || kind != PROTO_KIND_KPI_DEF)
         return OP_OK;
-    op_err r = store_db_meta_get(db, "office_key", office, sizeof office, &olen);
-    if (r != OP_OK && r != OP_E_NOTFOUND)
-        return r;
-    *plain = r == OP_OK && olen == PROTO_KEY_BYTES && memcmp(office, id->pk, olen) == 0;
-    return OP_OK;
+    op_err r = office_key(db, office, &known);
+    *plain = known && memcmp(office, id->pk, PROTO_KEY_BYTES) == 0;
+    return r;
 }
 
 /* The epoch to seal a body under: the one for its readers while it is younger than
