@@ -341,6 +341,34 @@ cli_print_json_counted(const cli_ctx *c, cli_node *n, const char *sql,
     return CLI_OK;
 }
 
+int
+cli_print_json_rows(const cli_ctx *c, cli_node *n, const char *sql,
+                    void (*bind)(sqlite3_stmt *st, void *arg), void *arg, long *count)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(store_db_handle(n->db), sql, -1, &st, NULL);
+    *count = 0;
+    if (rc != SQLITE_OK)
+        return cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n->db));
+    if (bind)
+        bind(st, arg);
+    /* Rows go out as they come; a failure half-way must not leave a half array on stdout
+     * looking complete, so the closing bracket is printed only on success. */
+    fputc('[', stdout);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *row = (const char *)sqlite3_column_text(st, 0);
+        printf("%s%s", *count ? "," : "", row ? row : "null");
+        ++*count;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        fputc('\n', stdout);
+        return cli_fail_err(c, store_db_code(rc), "query failed");
+    }
+    fputs("]\n", stdout);
+    return CLI_OK;
+}
+
 void
 cli_bind_text(sqlite3_stmt *st, void *arg)
 {

@@ -92,6 +92,15 @@ int cli_print_json(const cli_ctx *c, cli_node *n, const char *sql,
 int cli_print_json_counted(const cli_ctx *c, cli_node *n, const char *sql,
                            void (*bind)(sqlite3_stmt *st, void *arg), void *arg, long *count);
 
+/*
+ * Runs a query whose rows each hold one JSON value (built by SQLite's JSON functions) and
+ * prints them as one JSON array, with a newline; *count gets the number of rows. For big
+ * documents: wrapping every row in json_group_array would make SQLite parse each row's
+ * JSON again, because a value loses its JSON subtype when it leaves a subquery.
+ */
+int cli_print_json_rows(const cli_ctx *c, cli_node *n, const char *sql,
+                        void (*bind)(sqlite3_stmt *st, void *arg), void *arg, long *count);
+
 /* A bind callback for cli_print_json: binds arg (a C string) as parameter 1. */
 void cli_bind_text(sqlite3_stmt *st, void *arg);
 

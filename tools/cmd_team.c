@@ -26,42 +26,50 @@ static const char help[] =
 #define ISO CLI_ISO
 #define JSON_BOOL(x) "CASE " x " WHEN 1 THEN json('true') WHEN 0 THEN json('false') END"
 #define KPI_OBJECT                                                                                 \
-    "json_object('id', kpi, 'value', value, 'target', target, 'attainment', attainment,"           \
+    "json_object('id', kpi, 'value', value, 'target', target, 'attainment', " OFFICE_FINITE("att0") "," \
     " 'unit', unit, 'direction', direction, 'aggregate', agg, 'period', label)"
 
-/* One row per member (t: the member's facts and check-in figures; kj: its KPIs as JSON). */
-#define TEAM_ROWS                                                                                  \
+/*
+ * The member t's KPIs in one of its periods (which: 'now' or 'last'), ordered by KPI id, with
+ * value and att0 (attainment, maybe not finite). Probed per member with the covering index
+ * kpi_values_author. The ORDER BY and LIMIT keep SQLite from flattening the inner SELECT into
+ * the outer one, which would compute each value once for every use of it.
+ */
+#define TEAM_KPIS(which)                                                                           \
+    " FROM (SELECT y.*, " OFFICE_ATTAINMENT " AS att0 FROM (SELECT dp.*, "                         \
+    OFFICE_KPI_VALUE("v.author = t.aid AND v.kpi = dp.kpi AND v.at BETWEEN dp.start AND dp.stop")  \
+    " AS value FROM dp WHERE dp.which = '" which "' AND (dp.for_key IS NULL OR dp.for_key = t.key)" \
+    " ORDER BY dp.kpi LIMIT -1) y)"
+
+/* The member's facts and check-in figures (t), after the office CTEs. */
+#define TEAM_FACTS                                                                                 \
     "WITH" OFFICE_MEMBERS_SQL "," OFFICE_KPIS_SQL ","                                              \
     " t AS MATERIALIZED (SELECT g.*,"                                                              \
     "  coalesce((SELECT n FROM checkin_counts WHERE author = g.aid), 0) AS n_checkins,"            \
     "  energy_trend((SELECT group_concat(energy) FROM (SELECT energy FROM checkins"                \
     "   WHERE id BETWEEN g.lo AND g.hi AND energy IS NOT NULL ORDER BY id DESC LIMIT 6)))"         \
-    "   AS trend FROM g),"                                                                         \
-    " kj AS (SELECT key,"                                                                          \
-    "  json_group_array(" KPI_OBJECT ") FILTER (WHERE which = 'now') AS now_json,"                 \
-    "  json_group_array(" KPI_OBJECT ") FILTER (WHERE which = 'last') AS last_json,"               \
-    "  min(attainment) FILTER (WHERE which = 'now') AS worst_now"                                  \
-    "  FROM (SELECT * FROM ka ORDER BY key, kpi) GROUP BY key),"                                   \
-    " r AS (SELECT t.*, kj.now_json AS now_json, kj.last_json AS last_json,"                       \
-    "  kj.worst_now AS worst_now FROM t LEFT JOIN kj ON kj.key = t.key"                            \
-    "  ORDER BY t.revoked_after IS NOT NULL, t.name COLLATE NOCASE, t.key)"
+    "   AS trend FROM g)"
+#define TEAM_ORDER " ORDER BY t.revoked_after IS NOT NULL, t.name COLLATE NOCASE, t.key"
 
+/* One JSON object per member. A scalar subquery's JSON keeps its JSON subtype, so the KPI
+ * arrays are not parsed again by json_object. */
 static const char team_json[] =
-    TEAM_ROWS " SELECT coalesce(json_group_array(json_object('key', b64(key), 'name', name,"
-              " 'site', site, 'last_checkin', " ISO("checkin_at") ", 'checkins', n_checkins,"
-              " 'thriving', " JSON_BOOL("thriving") ", 'support', " JSON_BOOL("support") ","
-              " 'delivering', " JSON_BOOL("delivering") ", 'last_seen', " ISO("seen") ","
-              " 'kpis', json(coalesce(now_json, '[]')),"
-              " 'kpis_last_period', json(coalesce(last_json, '[]')),"
-              " 'energy', energy, 'energy_trend', trend, 'last_contact', " ISO("contact") ","
-              " 'admitted', " ISO("admitted") ", 'revoked', "
-              JSON_BOOL("(revoked_after IS NOT NULL)") ", 'revoked_after', revoked_after)),"
-              " '[]'), count(*) FROM r";
+    TEAM_FACTS " SELECT json_object('key', b64(t.key), 'name', t.name, 'site', t.site,"
+               " 'last_checkin', " ISO("t.checkin_at") ", 'checkins', t.n_checkins,"
+               " 'thriving', " JSON_BOOL("t.thriving") ", 'support', " JSON_BOOL("t.support") ","
+               " 'delivering', " JSON_BOOL("t.delivering") ", 'last_seen', " ISO("t.seen") ","
+               " 'kpis', (SELECT json_group_array(" KPI_OBJECT ")" TEAM_KPIS("now") "),"
+               " 'kpis_last_period', (SELECT json_group_array(" KPI_OBJECT ")" TEAM_KPIS("last") "),"
+               " 'energy', t.energy, 'energy_trend', t.trend, 'last_contact', " ISO("t.contact") ","
+               " 'admitted', " ISO("t.admitted") ", 'revoked', "
+               JSON_BOOL("(t.revoked_after IS NOT NULL)") ", 'revoked_after', t.revoked_after)"
+               " FROM t" TEAM_ORDER;
 
 static const char team_table[] =
-    TEAM_ROWS " SELECT name, CASE WHEN revoked_after IS NOT NULL THEN '(revoked)' ELSE site END,"
-              " checkin_at, n_checkins, delivering, thriving, support, trend, worst_now, seen,"
-              " contact FROM r";
+    TEAM_FACTS " SELECT t.name, CASE WHEN t.revoked_after IS NOT NULL THEN '(revoked)'"
+               " ELSE t.site END, t.checkin_at, t.n_checkins, t.delivering, t.thriving, t.support,"
+               " t.trend, (SELECT min(" OFFICE_FINITE("att0") ")" TEAM_KPIS("now") "), t.seen,"
+               " t.contact FROM t" TEAM_ORDER;
 
 static const char *
 yn(sqlite3_stmt *st, int col)
@@ -146,7 +154,7 @@ cli_team_main(cli_ctx *c, int argc, char **argv)
                                                : CLI_OFFICE_NOW)) != CLI_OK)
         return code;
     cli_office_args a = {.now = c->now_ms, .agent = cli_agent_call(c->dir, NULL)};
-    code = c->json ? cli_office_json(c, &n, team_json, &a, &rows) : print_table(c, &n, &a);
+    code = c->json ? cli_print_json_rows(c, &n, team_json, cli_office_bind_cb, &a, &rows) : print_table(c, &n, &a);
     cli_node_close(&n);
     return code;
 }

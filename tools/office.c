@@ -158,8 +158,8 @@ cli_office_bind(sqlite3_stmt *st, const cli_office_args *a)
     bind_named(st, ":skew", a->skew_ms);
 }
 
-static void
-bind_office_args(sqlite3_stmt *st, void *arg)
+void
+cli_office_bind_cb(sqlite3_stmt *st, void *arg)
 {
     cli_office_bind(st, arg);
 }
@@ -169,7 +169,7 @@ cli_office_json(const cli_ctx *c, cli_node *n, const char *sql, const cli_office
                 long *count)
 {
     *count = 0;
-    return cli_print_json_counted(c, n, sql, bind_office_args, (void *)a, count);
+    return cli_print_json_counted(c, n, sql, cli_office_bind_cb, (void *)a, count);
 }
 
 void

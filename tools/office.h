@@ -46,6 +46,8 @@ int cli_office_open(const cli_ctx *c, cli_node *n, int periods);
 
 /* Binds a's values to the named parameters that st uses. */
 void cli_office_bind(sqlite3_stmt *st, const cli_office_args *a);
+/* The same as a bind callback of cli_print_json*: arg is a const cli_office_args. */
+void cli_office_bind_cb(sqlite3_stmt *st, void *arg);
 
 /*
  * Runs sql, which returns one row of (JSON document, count), prints the document and sets
@@ -100,40 +102,56 @@ void cli_office_ago(uint64_t now, sqlite3_stmt *st, int col, char out[16]);
     "   AND " col " IS NOT NULL ORDER BY id DESC LIMIT 1)) AS " col
 
 /*
+ * A KPI's value for a member in a period, in a query where the names agg (the definition's
+ * aggregate) and the kpi_values row range (range, an SQL condition on v) are known: sum,
+ * mean, or last (the value of the latest day, the latest recorded on that day).
+ */
+#define OFFICE_KPI_VALUE(range)                                                                    \
+    "CASE agg WHEN 'mean' THEN (SELECT avg(v.value) FROM kpi_values v WHERE " range ")"            \
+    " WHEN 'last' THEN (SELECT v.value FROM kpi_values v INDEXED BY kpi_values_author"             \
+    "  WHERE " range " ORDER BY v.at DESC, v.seq DESC LIMIT 1)"                                    \
+    " ELSE (SELECT sum(v.value) FROM kpi_values v WHERE " range ") END"
+
+/*
+ * Attainment from value, target, direction and agg, as `kpi report` computes it: value/target
+ * (at_least), target/value (at_most, 1 when within), 1 for a target of 0; nothing recorded
+ * counts as 0 for a sum and as unknown (NULL) for a mean or a last value.
+ */
+#define OFFICE_ATTAINMENT                                                                          \
+    "CASE WHEN target IS NULL THEN NULL"                                                           \
+    " WHEN value IS NULL AND agg != 'sum' THEN NULL"                                               \
+    " WHEN direction = 'at_most' THEN CASE WHEN coalesce(value, 0) <= target THEN 1.0"             \
+    "  ELSE target / value END"                                                                    \
+    " WHEN target = 0 THEN 1.0 ELSE coalesce(value, 0) / target END"
+
+/* x, or NULL when it is not finite: a ratio with a tiny target can overflow, and no number is
+ * better than Inf in JSON. */
+#define OFFICE_FINITE(x) "CASE WHEN " x " BETWEEN -1e300 AND 1e300 THEN " x " END"
+
+/*
  * The KPI CTEs, after OFFICE_MEMBERS_SQL:
  *   defs  the newest definition of each KPI id
- *   mk    each member with each KPI that applies to it (for everyone, or for its key) and
- *         each of the two periods of temp.office_periods
- *   ka    mk with value and attainment. The value is the aggregate of the member's values in
- *         the period as the definition says (kpi_defs.aggregate): sum, mean, or last (the value
- *         of the latest day, the latest recorded on that day). Attainment as `kpi report`
- *         computes it: value/target (at_least), target/value (at_most, 1 when within), 1 for
- *         a target of 0; nothing recorded counts as 0 for a sum and as unknown (NULL) for a
- *         mean or a last value.
+ *   dp    each definition with each of its periods in temp.office_periods: kpi, for_key
+ *         (NULL: for everyone), target, unit, direction, agg, which, label, start, stop,
+ *         end_ms
+ *   mk    each member with each KPI that applies to it and each period
+ *   ka    mk with value (OFFICE_KPI_VALUE, aggregated as the definition says) and
+ *         attainment (OFFICE_ATTAINMENT)
  */
 #define OFFICE_KPIS_SQL                                                                            \
     " defs AS (SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.kpi"                   \
     "  ORDER BY d.ts DESC, d.id DESC) AS rn FROM kpi_defs d) WHERE rn = 1),"                       \
+    " dp AS MATERIALIZED (SELECT d.kpi AS kpi, d.for_key AS for_key, d.target AS target,"          \
+    "  d.unit AS unit, coalesce(d.direction, 'at_least') AS direction,"                            \
+    "  coalesce(d.aggregate, 'sum') AS agg, p.which AS which, p.label AS label,"                   \
+    "  p.start AS start, p.stop AS stop, p.end_ms AS end_ms"                                       \
+    "  FROM defs d JOIN temp.office_periods p ON p.kpi = d.kpi ORDER BY d.kpi),"                   \
     " mk AS (SELECT m.key AS key, m.aid AS aid, m.admitted AS admitted,"                           \
-    "  m.revoked_after AS revoked_after, d.kpi AS kpi, d.target AS target, d.unit AS unit,"        \
-    "  coalesce(d.direction, 'at_least') AS direction, coalesce(d.aggregate, 'sum') AS agg,"       \
-    "  p.which AS which, p.label AS label, p.start AS start, p.stop AS stop, p.end_ms AS end_ms"   \
-    "  FROM m JOIN defs d ON d.for_key IS NULL OR d.for_key = m.key"                               \
-    "  JOIN temp.office_periods p ON p.kpi = d.kpi),"                                              \
-    " kv AS MATERIALIZED (SELECT mk.*, CASE mk.agg"                                                \
-    "  WHEN 'mean' THEN (SELECT avg(v.value) FROM kpi_values v WHERE " OFFICE_KV_RANGE ")"         \
-    "  WHEN 'last' THEN (SELECT v.value FROM kpi_values v INDEXED BY kpi_values_author"         \
-    "   WHERE " OFFICE_KV_RANGE " ORDER BY v.at DESC, v.seq DESC LIMIT 1)"                         \
-    "  ELSE (SELECT sum(v.value) FROM kpi_values v WHERE " OFFICE_KV_RANGE ") END AS value"        \
-    "  FROM mk),"                                                                                  \
-    " k0 AS (SELECT kv.*, CASE WHEN target IS NULL THEN NULL"                                      \
-    "  WHEN value IS NULL AND agg != 'sum' THEN NULL"                                              \
-    "  WHEN direction = 'at_most' THEN CASE WHEN coalesce(value, 0) <= target THEN 1.0"            \
-    "   ELSE target / value END"                                                                   \
-    "  WHEN target = 0 THEN 1.0 ELSE coalesce(value, 0) / target END AS att0 FROM kv),"            \
-    /* A ratio with a tiny target can overflow: no number is better than Inf in JSON. */           \
-    " ka AS (SELECT k0.*, CASE WHEN att0 BETWEEN -1e300 AND 1e300 THEN att0 END AS attainment"     \
-    "  FROM k0)"
+    "  m.revoked_after AS revoked_after, dp.* FROM m"                                              \
+    "  JOIN dp ON dp.for_key IS NULL OR dp.for_key = m.key),"                                      \
+    " kv AS MATERIALIZED (SELECT mk.*, " OFFICE_KPI_VALUE(OFFICE_KV_RANGE) " AS value FROM mk),"   \
+    " k0 AS (SELECT kv.*, " OFFICE_ATTAINMENT " AS att0 FROM kv),"                                 \
+    " ka AS (SELECT k0.*, " OFFICE_FINITE("att0") " AS attainment FROM k0)"
 
 #define OFFICE_KV_RANGE "v.author = mk.aid AND v.kpi = mk.kpi AND v.at BETWEEN mk.start AND mk.stop"
 
