@@ -145,7 +145,7 @@ open_office(cli_ctx *c, cli_node *n, const char *why)
         return code;
     if (strcmp(n->role, "office") != 0) {
         cli_node_close(n);
-        return cli_fail(c, CLI_FAIL, "this node is a %s, not the office: %s",
+        return cli_fail(c, CLI_USAGE, "this node is a %s, not the office: %s",
                         n->role[0] ? n->role : "worker", why);
     }
     return CLI_OK;
@@ -348,7 +348,7 @@ cli_join_main(cli_ctx *c, int argc, char **argv)
     opened = true;
     proto_key_to_text(inv->office, okey);
     if (strcmp(n.role, "office") == 0 || memcmp(inv->office, n.id->pk, PROTO_KEY_BYTES) == 0) {
-        code = cli_fail(c, CLI_FAIL, "this node is the office: it invites others with 'outpost "
+        code = cli_fail(c, CLI_USAGE, "this node is the office: it invites others with 'outpost "
                                      "invite'; run 'outpost join' on a worker node");
         goto out;
     }

@@ -119,7 +119,7 @@ class MemberTest(CliTest):
     def test_invite_on_a_worker(self):
         before = self.everything()
         r = self.on(self.worker_dir, "invite", "--name", "Bob")
-        self.assert_error(r, 3, "office")
+        self.assert_error(r, 2, "office")
         self.assert_nothing_written(before, r)
 
     def test_invite_without_network_key(self):
@@ -183,7 +183,7 @@ class MemberTest(CliTest):
         code = self.invite()["code"]
         before = self.everything()
         r = self.on(self.office_dir, "join", code)
-        self.assert_error(r, 3, "office")
+        self.assert_error(r, 2, "office")
         self.assertNotIn(code, r.err)
         self.assert_nothing_written(before, r)
 
@@ -256,7 +256,7 @@ class MemberTest(CliTest):
     def test_revoke_on_a_worker(self):
         before = self.everything()
         r = self.on(self.worker_dir, "revoke", self.office["key"])
-        self.assert_error(r, 3, "office")
+        self.assert_error(r, 2, "office")
         self.assert_nothing_written(before, r)
 
     # --- bad flags and values ------------------------------------------------------------
