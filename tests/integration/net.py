@@ -11,7 +11,7 @@ Environment:
   SEED=N            seeds every random choice (start order, fault offsets, kill instants);
                     printed by each test, re-run a failure with it. Default: random.
   INTEG_KEEP=1      keep every test directory (failed tests' directories are always kept).
-  INTEG_KILLS=N     kill -9 rounds of integration.kill9 (default 5; long mode: e.g. 200).
+  INTEG_KILLS=N     kill -9 rounds of integration.kill9 (default 100; long mode: 1,000).
   INTEG_LONG=1      long mode: 5 seeded offsets per bad-link fault mode, 100 kill rounds.
   INTEG_SCALE=F     multiply every deadline by F (slow machines, valgrind).
   INTEG_JOIN=copy   join by copying network.key instead of `outpost invite`/`outpost join`.

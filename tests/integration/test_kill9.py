@@ -12,11 +12,12 @@ at once every 3 s, as a user would, instead of waiting out the backoff), every e
 side held or acknowledged is on both, byte for byte (same hashes), none is listed twice nor
 projected twice, `outpost verify` is clean on both, and `PRAGMA integrity_check` is ok.
 
-Rounds: INTEG_KILLS (default 5; 100 with INTEG_LONG=1). Long mode, directly:
-  INTEG_KILLS=500 SEED=1 OUTPOST_BIN=BUILD/outpost python3 tests/integration/test_kill9.py
+Rounds: INTEG_KILLS (default 100, about a second each; 1,000 with INTEG_LONG=1). Long mode,
+directly:
+  INTEG_KILLS=2000 SEED=1 OUTPOST_BIN=BUILD/outpost python3 tests/integration/test_kill9.py
 or through ctest after `cmake -DOP_INTEG_KILL9_TIMEOUT=7200 BUILD` (ctest's --timeout does not
 override a test's TIMEOUT):
-  INTEG_KILLS=500 SEED=1 ctest --test-dir BUILD -R integration.kill9 --output-on-failure
+  INTEG_KILLS=2000 SEED=1 ctest --test-dir BUILD -R integration.kill9 --output-on-failure
 """
 import os
 import re
@@ -26,7 +27,7 @@ import time
 
 import net
 
-KILLS = int(os.environ.get("INTEG_KILLS") or (100 if net.LONG else 5))
+KILLS = int(os.environ.get("INTEG_KILLS") or (1000 if net.LONG else 100))
 MORE = 300 if KILLS <= 20 else 100  # entries to forward added per round
 
 

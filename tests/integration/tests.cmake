@@ -5,10 +5,10 @@
 # and SEED; re-run with that SEED.
 #
 # Long mode (the kill -9 campaign and more fault offsets), e.g.:
-#   cmake -DOP_INTEG_KILL9_TIMEOUT=7200 BUILD && INTEG_LONG=1 INTEG_KILLS=500 SEED=1 \
+#   cmake -DOP_INTEG_KILL9_TIMEOUT=7200 BUILD && INTEG_LONG=1 INTEG_KILLS=2000 SEED=1 \
 #     ctest --test-dir BUILD -L integration --output-on-failure
 find_program(OP_PYTHON3 python3)
-set(OP_INTEG_KILL9_TIMEOUT 300 CACHE STRING "ctest TIMEOUT of integration.kill9 (seconds)")
+set(OP_INTEG_KILL9_TIMEOUT 900 CACHE STRING "ctest TIMEOUT of integration.kill9 (seconds)")
 if(NOT OP_PYTHON3)
   message(WARNING "python3 not found: the integration.* tests are not registered")
 elseif(TARGET outpost AND TARGET outpostd AND TARGET outpost-bench)
