@@ -101,7 +101,7 @@ void cli_office_ago(uint64_t now, sqlite3_stmt *st, int col, char out[16]);
 
 /*
  * The KPI CTEs, after OFFICE_MEMBERS_SQL:
- *   defs  the newest definition of each KPI id
+ *   defs  the newest definition of each KPI id (by CLI_KPI_DEFS's `written`, then id)
  *   mk    each member with each KPI that applies to it (for everyone, or for its key) and
  *         each of the two periods of temp.office_periods
  *   ka    mk with value and attainment. The value is the aggregate of the member's values in
@@ -113,7 +113,7 @@ void cli_office_ago(uint64_t now, sqlite3_stmt *st, int col, char out[16]);
  */
 #define OFFICE_KPIS_SQL                                                                            \
     " defs AS (SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.kpi"                   \
-    "  ORDER BY d.ts DESC, d.id DESC) AS rn FROM kpi_defs d) WHERE rn = 1),"                       \
+    "  ORDER BY d.written DESC, d.id DESC) AS rn FROM " CLI_KPI_DEFS " d) WHERE rn = 1),"          \
     " mk AS (SELECT m.key AS key, m.aid AS aid, m.admitted AS admitted,"                           \
     "  m.revoked_after AS revoked_after, d.kpi AS kpi, d.target AS target, d.unit AS unit,"        \
     "  coalesce(d.direction, 'at_least') AS direction, coalesce(d.aggregate, 'sum') AS agg,"       \
