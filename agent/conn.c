@@ -394,6 +394,10 @@ process(agent_conn *c)
                 close_err(c, "peer sent bad data", r);
                 return;
             }
+            if (!c->clock_judged && agent_session_stats_get(c->session)->peer_clock_ms) {
+                c->clock_judged = true; /* its HELLO: once per connection */
+                agent_node_clock_judged(c->node, c);
+            }
             if (final) {
                 /* The peer's stream has ended: answer with our own goodbye, then close. */
                 c->goodbye_received = true;

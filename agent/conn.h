@@ -33,6 +33,7 @@ struct agent_conn {
     uint64_t live_in, live_out;               /* after the handshake */
     int open_handles;
     bool goodbye_sent, goodbye_received, synced_reported;
+    bool clock_judged; /* the peer's HELLO has been compared with our clock */
     uint64_t goodbye_ms; /* loop clock when we said goodbye */
     char why[640]; /* why it closed */
 };

@@ -14,6 +14,7 @@
 
 #include "agent/log.h"
 #include "agent/node.h"
+#include "proto/time.h"
 
 static const char usage[] =
     "usage: outpostd [--dir DIR] [--listen HOST:PORT | --no-listen]\n"
@@ -30,7 +31,10 @@ static const char usage[] =
     "                      synced, 3 when one failed (the reason is on stderr)\n"
     "  --peer HOST:PORT    with --once: sync with this address\n"
     "  --quiet             with --once: no log lines, only the one-line result of a failure\n"
-    "                      (how 'outpost sync' runs it)\n";
+    "                      (how 'outpost sync' runs it)\n"
+    "\n"
+    "OUTPOST_CLOCK_OFFSET=SECONDS (e.g. -600, +86400) shifts this agent's wall clock, for tests\n"
+    "of clock skew; timeouts run on the monotonic clock and are not shifted.\n";
 
 int
 main(int argc, char **argv)
@@ -85,6 +89,17 @@ main(int argc, char **argv)
         fprintf(stderr, "outpostd: %s goes with --once (see 'outpostd --help')\n",
                 quiet ? "--quiet" : "--peer");
         return 2;
+    }
+    const char *off = getenv("OUTPOST_CLOCK_OFFSET");
+    if (off && *off) {
+        int64_t off_ms;
+        if (!proto_time_offset_parse(off, &off_ms)) {
+            fprintf(stderr, "outpostd: OUTPOST_CLOCK_OFFSET='%s' is not a whole number of "
+                            "seconds such as -600 or +86400; unset it to use the clock as it is\n",
+                    off);
+            return 2;
+        }
+        agent_clock_set_offset(off_ms);
     }
     if (sodium_init() < 0) {
         fputs("outpostd: libsodium could not start\n", stderr);

@@ -21,14 +21,24 @@
 #include "store/member.h"
 #include "store/view.h"
 
-/* The real wall clock, for scheduling retries: OUTPOST_NOW may fix the clock that entries and
- * status show, but a retry "in 2 s" must still come. */
+/* OUTPOST_CLOCK_OFFSET, set once by main before the loop runs. */
+static int64_t clock_offset_ms;
+
+void
+agent_clock_set_offset(int64_t offset_ms)
+{
+    clock_offset_ms = offset_ms;
+}
+
+/* The real wall clock (shifted by OUTPOST_CLOCK_OFFSET), for scheduling retries: OUTPOST_NOW
+ * may fix the clock that entries and status show, but a retry "in 2 s" must still come. */
 static uint64_t
 real_ms(void)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+    return proto_time_shift((uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000,
+                            clock_offset_ms);
 }
 
 uint64_t
@@ -37,7 +47,7 @@ agent_now_ms(void)
     const char *fixed = getenv("OUTPOST_NOW");
     uint64_t ms;
     if (fixed && *fixed && proto_time_parse(fixed, &ms))
-        return ms;
+        return proto_time_shift(ms, clock_offset_ms);
     return real_ms();
 }
 
@@ -111,7 +121,11 @@ dial(agent_node *n, const char *addr, const uint8_t *key)
     OP_IGNORE(agent_conn_dial(c)); /* a failure closes the conn, which reports why */
 }
 
-/* Dials every known peer that is due (all of them when `now`). */
+/* Dials every known peer that is due (all of them when `all`). A retry is due at its time,
+ * or at once when that time is further ahead than any backoff could have put it, plus
+ * PROTO_TIME_TOLERANCE_MS: the wall clock was set back since it was scheduled (or the retry
+ * was scheduled under a clock that was ahead), and waiting for the old clock would leave the
+ * peer undialled for as long as the clock was off. */
 static void
 dial_due(agent_node *n, bool all)
 {
@@ -119,10 +133,11 @@ dial_due(agent_node *n, bool all)
     if (n->stopping || n->opt.once)
         return;
     if (store_db_stmt(n->db, "SELECT addr, key FROM peers WHERE ?1 OR next_retry IS NULL"
-                             " OR next_retry <= ?2", &st) != OP_OK)
+                             " OR next_retry <= ?2 OR next_retry > ?2 + ?3", &st) != OP_OK)
         return;
     sqlite3_bind_int(st, 1, all);
     sqlite3_bind_int64(st, 2, (int64_t)real_ms());
+    sqlite3_bind_int64(st, 3, AGENT_RETRY_HORIZON_MS);
     char addrs[64][300];
     uint8_t keys[64][32];
     bool has_key[64];
@@ -256,6 +271,24 @@ link_update(agent_node *n, agent_conn *c, bool connected, bool synced)
         sqlite3_bind_int64(st, 6, (int64_t)s->peer_clock_ms - (int64_t)s->my_clock_ms);
     OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping for status */
     sqlite3_reset(st);
+}
+
+void
+agent_node_clock_judged(agent_node *n, agent_conn *c)
+{
+    const agent_session_stats *s = agent_session_stats_get(c->session);
+    int64_t skew = (int64_t)s->peer_clock_ms - (int64_t)s->my_clock_ms;
+    link_update(n, c, true, false); /* stores the skew now, not only once in sync */
+    if (skew > PROTO_TIME_SKEW_WARN_MS || skew < -PROTO_TIME_SKEW_WARN_MS) {
+        char k[9];
+        uint64_t a = (uint64_t)(skew < 0 ? -skew : skew) / 1000;
+        agent_short_key(c->peer, k);
+        agent_log("clock of %s is %llu h %02llu min %02llu s %s ours (over %d min: a warning "
+                  "in status; entries keep their order by seq)", k,
+                  (unsigned long long)(a / 3600), (unsigned long long)(a / 60 % 60),
+                  (unsigned long long)(a % 60), skew > 0 ? "ahead of" : "behind",
+                  PROTO_TIME_SKEW_WARN_MS / 60000);
+    }
 }
 
 /* A peer added without a key is pinned to the key it proved on first contact: from then on

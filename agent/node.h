@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "proto/hs.h"
+#include "proto/time.h"
 #include "store/db.h"
 #include "store/keyfile.h"
 #include "store/reader.h"
@@ -22,6 +23,9 @@
 #define AGENT_GOODBYE_WAIT_MS 2000 /* after our goodbye, how long the peer's may take */
 #define AGENT_BACKOFF_MIN_MS 1000
 #define AGENT_BACKOFF_MAX_MS (5 * 60 * 1000)
+/* A retry scheduled further ahead than this (the longest backoff with its jitter, plus
+ * PROTO_TIME_TOLERANCE_MS) was scheduled by a clock that has since been set back: due now. */
+#define AGENT_RETRY_HORIZON_MS (AGENT_BACKOFF_MAX_MS / 5 * 6 + PROTO_TIME_TOLERANCE_MS)
 #define AGENT_WRITE_HIGH_WATER (512 * 1024)
 #define AGENT_RECEIPT_EVERY_MS 2000
 
@@ -77,15 +81,21 @@ void agent_node_stop(agent_node *n, const char *why);
 /* Frees what start allocated, after the loop has finished. */
 void agent_node_fini(agent_node *n);
 
-/* Wall-clock ms (OUTPOST_NOW fixes it, as for the CLI): for what is written and shown.
- * Timeouts use the loop's monotonic clock instead. */
+/* Wall-clock ms (OUTPOST_NOW fixes it, as for the CLI; OUTPOST_CLOCK_OFFSET shifts it): for
+ * what is written and shown, and the clock sent in HELLO. Timeouts use the loop's monotonic
+ * clock instead, which no offset touches. */
 uint64_t agent_now_ms(void);
+/* Sets the OUTPOST_CLOCK_OFFSET shift (ms) of every wall-clock reading; main calls it once. */
+void agent_clock_set_offset(int64_t offset_ms);
 
 /* Called by connections (conn.c). */
 void agent_node_conn_ready(agent_node *n, agent_conn *c);
 void agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synced);
 void agent_node_stored(agent_node *n, agent_conn *from, const uint8_t author[32], uint64_t first,
                        uint64_t last);
+/* The peer's HELLO told its clock: records the skew for status and alerts, and logs a warning
+ * when it is over PROTO_TIME_SKEW_WARN_MS. */
+void agent_node_clock_judged(agent_node *n, agent_conn *c);
 void agent_node_acked(agent_node *n, agent_conn *c, const uint8_t author[32], uint64_t seq);
 
 #endif

@@ -62,3 +62,31 @@ proto_time_parse(const char *s, uint64_t *ms)
     return true;
 }
 
+
+bool
+proto_time_offset_parse(const char *s, int64_t *ms)
+{
+    int64_t v = 0;
+    bool neg = false;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s))
+            return false;
+        v = v * 10 + (*s - '0');
+        if (v > PROTO_TIME_OFFSET_MAX_S) /* checked per digit: v * 10 cannot overflow */
+            return false;
+    }
+    *ms = (neg ? -v : v) * 1000;
+    return true;
+}
+
+uint64_t
+proto_time_shift(uint64_t real_ms, int64_t offset_ms)
+{
+    if (offset_ms < 0 && (uint64_t)-offset_ms > real_ms)
+        return 0;
+    return offset_ms < 0 ? real_ms - (uint64_t)-offset_ms : real_ms + (uint64_t)offset_ms;
+}

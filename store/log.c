@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "proto/seal.h"
+#include "proto/time.h"
 #include "store/view.h"
 
 typedef struct head {
@@ -253,7 +254,11 @@ plaintext_body(store_db *db, const store_identity *id, uint64_t kind, bool *plai
 }
 
 /* The epoch to seal a body under: the one for its readers while it is younger than
- * STORE_EPOCH_MAX_AGE_MS, else a new one (a changed set of readers has no epoch yet). */
+ * STORE_EPOCH_MAX_AGE_MS, else a new one (a changed set of readers has no epoch yet). Both
+ * times are this node's clock; one set back by up to PROTO_TIME_TOLERANCE_MS since the epoch
+ * began keeps the epoch (a clock fixed by a few minutes must not start an epoch per write
+ * burst), one set back further starts a new epoch (else an epoch begun under a clock a year
+ * ahead would live 13 months). */
 static op_err
 pick_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h,
            const uint8_t *extra, uint64_t ts, uint64_t *epoch)
@@ -265,7 +270,8 @@ pick_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h,
     if ((r = readers(db, id, extra, who, &n, tag)) != OP_OK ||
         (r = epoch_for(db, h->author, tag, epoch, &since)) != OP_OK)
         return r;
-    if (*epoch != 0 && ts >= since && ts - since <= STORE_EPOCH_MAX_AGE_MS)
+    if (*epoch != 0 && ts + PROTO_TIME_TOLERANCE_MS >= since &&
+        (ts < since || ts - since <= STORE_EPOCH_MAX_AGE_MS))
         return OP_OK;
     return new_epoch(db, rd, id, h, who, n, tag, ts, epoch);
 }

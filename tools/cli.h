@@ -22,7 +22,8 @@ typedef struct cli_ctx {
     const char *dir; /* from --dir, $OUTPOST_DIR or $XDG_DATA_HOME/outpost */
     const char *cmd; /* "checkin", "kpi record", ... for messages */
     bool json;
-    uint64_t now_ms; /* OUTPOST_NOW or the wall clock */
+    uint64_t now_ms; /* OUTPOST_NOW or the wall clock, shifted by OUTPOST_CLOCK_OFFSET */
+    int64_t clock_offset_ms; /* OUTPOST_CLOCK_OFFSET */
 } cli_ctx;
 
 /* An opened node: its store, identity and reader. */
@@ -134,6 +135,13 @@ int cli_parse_plain(cli_ctx *c, int argc, char **argv, const char *help);
     "coalesce((SELECT name FROM members WHERE key = " key "), CASE WHEN " key " = (SELECT v"      \
     " FROM meta WHERE k = 'key') THEN (SELECT v FROM meta WHERE k = 'name') END, short_key(" key \
     "))"
+
+/* kpi_defs with `written`: the latest ts of its author's definitions up to this one, by seq.
+ * "The newest definition" orders by (written, id): one author's later definition (higher seq)
+ * always wins over its earlier ones, even when its clock was set back in between (TESTING B7:
+ * order within a log is by seq, never by the clock); different authors compare by time. */
+#define CLI_KPI_DEFS                                                                               \
+    "(SELECT *, max(ts) OVER (PARTITION BY author ORDER BY seq) AS written FROM kpi_defs)"
 
 /* An ms timestamp as ISO 8601 UTC in SQL. */
 #define CLI_ISO(x) "strftime('%Y-%m-%dT%H:%M:%fZ', " x " / 1000.0, 'unixepoch')"

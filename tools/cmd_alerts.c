@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/time.h"
 #include "tools/cli.h"
 #include "tools/office.h"
 
@@ -26,7 +27,7 @@ static const char help[] =
     "  kpi_below_target  a KPI's attainment below 100% in its last completed period\n"
     "  no_contact        no contact recorded by a leader for N days (default 14; from admission\n"
     "                    when there was none)\n"
-    "  clock_skew        a member's clock is off by more than M minutes (default 10): measured\n"
+    "  clock_skew        a member's clock is off by more than M minutes (default 5): measured\n"
     "                    at its last connection, or shown by entries dated after they arrived\n"
     "--json: an array of {kind, key, name, since, detail}; since (ISO 8601 UTC) is when the\n"
     "condition began.\n"
@@ -45,7 +46,8 @@ static const struct threshold {
     {"overdue-days", "alerts.overdue_days", 7, 3650, 86400000},
     {"silent-days", "alerts.silent_days", 3, 3650, 86400000},
     {"no-contact-days", "alerts.no_contact_days", 14, 3650, 86400000},
-    {"skew-minutes", "alerts.skew_minutes", 10, 525600, 60000},
+    /* the same 5 min as `outpost status` warns at (PROTO_TIME_SKEW_WARN_MS) */
+    {"skew-minutes", "alerts.skew_minutes", PROTO_TIME_SKEW_WARN_MS / 60000, 525600, 60000},
 };
 #define N_THRESHOLDS (int)(sizeof thresholds / sizeof thresholds[0])
 #define MAX_SETS 16

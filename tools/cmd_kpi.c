@@ -25,7 +25,8 @@ static const char help[] =
     "             sum   counts (articles, calls): the values added up\n"
     "             mean  states (a score, a rating, a percentage): their average\n"
     "             last  levels (a backlog): the value of the latest day in the\n"
-    "                   period; on one day, the one written last\n"
+    "                   period; on one day, the one written last (by its seq,\n"
+    "                   whatever the clock said)\n"
     "           Without it: mean when the unit names a state (%, percent, score,\n"
     "           rating, level, ratio, nps, avg, average), else sum.\n"
     "  record   saves VALUE for the day --at (default today). A KPI this node has\n"
@@ -290,7 +291,7 @@ out:
 /* The newest definition of each KPI id. */
 #define LATEST_DEFS                                                                                \
     "defs AS (SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.kpi"                    \
-    " ORDER BY d.ts DESC, d.id DESC) AS rn FROM kpi_defs d) WHERE rn = 1)"
+    " ORDER BY d.written DESC, d.id DESC) AS rn FROM " CLI_KPI_DEFS " d) WHERE rn = 1)"
 
 /* A number for a table cell at most w characters wide: whole numbers in full when they fit,
  * else as many significant digits as fit (the table cuts what still does not). */
@@ -393,9 +394,9 @@ list(cli_ctx *c, const args *a)
     /* MATERIALIZED: s0 names value many times, and each would run the subquery again */       \
     " v AS MATERIALIZED (SELECT r.*, CASE r.aggregate"                                             \
     "   WHEN 'mean' THEN (SELECT avg(k.value)" IN_PERIOD ")"                                       \
-    /* the latest day's; on one day, the entry written last (author's clock, then its seq) */    \
-    "   WHEN 'last' THEN (SELECT k.value" IN_PERIOD " ORDER BY k.at DESC, k.ts DESC,"              \
-    "     k.seq DESC LIMIT 1)"                                                                     \
+    /* the latest day's; on one day, the entry written last: the values are one author's, so  \
+     * its seq says which, whatever its clock said (TESTING B7; as team and alerts judge it) */ \
+    "   WHEN 'last' THEN (SELECT k.value" IN_PERIOD " ORDER BY k.at DESC, k.seq DESC LIMIT 1)"    \
     "   ELSE (SELECT total(k.value)" IN_PERIOD ") END AS value FROM r),"                          \
     /* A ratio across zero means nothing: with a target <= 0, met is 100% and unmet 0%. */       \
     " s0 AS (SELECT *, CASE WHEN target IS NULL OR value IS NULL THEN NULL"                        \
@@ -437,8 +438,9 @@ fill_periods(const cli_ctx *c, sqlite3 *h, const cli_period *fixed)
         (rc = sqlite3_prepare_v2(h, "WITH RECURSIVE kv(kpi) AS (SELECT min(kpi) FROM kpi_values"
                                     " UNION ALL SELECT (SELECT min(kpi) FROM kpi_values"
                                     " WHERE kpi > kv.kpi) FROM kv WHERE kpi IS NOT NULL)"
-                                    " SELECT DISTINCT kpi, coalesce((SELECT period FROM kpi_defs d"
-                                    " WHERE d.kpi = k.kpi ORDER BY ts DESC, id DESC LIMIT 1),"
+                                    " SELECT DISTINCT kpi, coalesce((SELECT period FROM "
+                                    CLI_KPI_DEFS " d WHERE d.kpi = k.kpi ORDER BY written DESC,"
+                                    " id DESC LIMIT 1),"
                                     " 'week') FROM (SELECT kpi FROM kpi_defs UNION"
                                     " SELECT kpi FROM kv WHERE kpi IS NOT NULL) k",
                                  -1, &st, NULL)) != SQLITE_OK)

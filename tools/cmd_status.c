@@ -4,13 +4,18 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "proto/time.h"
 #include "tools/cli.h"
 
 static const char help[] =
     "usage: outpost status [--dir DIR] [--json]\n"
     "\n"
     "Show this node: its key, name and role, how many entries it holds (its own and in all),\n"
-    "how many of its own entries the office does not hold yet (pending), and its peers.\n";
+    "how many of its own entries the office does not hold yet (pending), and its peers.\n"
+    "A peer whose clock differed from this node's by over 5 min at its last handshake is a\n"
+    "warning (clock), and so is this node's own clock when it is over 5 min off the median of\n"
+    "its peers' clocks (two peers or more, or its office). Entries keep their order (by seq)\n"
+    "whatever the clocks say.\n";
 
 /* One row: everything status shows. */
 #define STATUS_SQL                                                                                 \
@@ -31,6 +36,27 @@ static const char help[] =
 
 #define ISO CLI_ISO
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define SKEW_WARN STR(PROTO_TIME_SKEW_WARN_MS)
+
+/* The clocks of this node's peers as each told it in its HELLO at its last handshake (links,
+ * one row per peer key): how many were measured, how many are off by over SKEW_WARN, this
+ * node's clock minus their median (NULL when none was measured), and whether that makes this
+ * node's own clock the one that is off: the median is over SKEW_WARN away and rests on two
+ * peers or more, or on this node's office (one other peer alone cannot tell which of the two
+ * clocks is wrong). */
+#define CLOCK_SQL                                                                                  \
+    " clk AS (SELECT count(*) AS measured, coalesce(sum(abs(clock_skew_ms) > " SKEW_WARN "), 0)"   \
+    "  AS skewed, EXISTS (SELECT 1 FROM links WHERE clock_skew_ms IS NOT NULL AND key ="          \
+    "  (SELECT v FROM meta WHERE k = 'office_key')) AS office"                                     \
+    "  FROM links WHERE clock_skew_ms IS NOT NULL),"                                               \
+    " clkoff AS (SELECT CAST(-avg(clock_skew_ms) AS INTEGER) AS offset FROM (SELECT clock_skew_ms" \
+    "  FROM links WHERE clock_skew_ms IS NOT NULL ORDER BY clock_skew_ms"                          \
+    "  LIMIT 2 - (SELECT measured FROM clk) % 2 OFFSET ((SELECT measured FROM clk) - 1) / 2)),"    \
+    " clkown AS (SELECT coalesce(abs(clkoff.offset) > " SKEW_WARN " AND (clk.measured >= 2"        \
+    "  OR clk.office), 0) AS off FROM clk, clkoff)"
+
 /* Every log held runs from seq 1 to its head without a gap (ingest refuses gaps), so the heads
  * add up to the entries held: no count over a million rows. */
 #define ENTRIES_HELD "(SELECT coalesce(sum(head_seq), 0) FROM authors)"
@@ -48,9 +74,74 @@ bind_status(sqlite3_stmt *st, void *arg)
     sqlite3_bind_text(st, 2, a->agent ? "true" : "false", -1, SQLITE_STATIC);
 }
 
+/* "24 h 00 min", "10 min 02 s", "48 s": how far apart two clocks are. out needs 32 bytes. */
+static void
+span(int64_t ms, char out[32])
+{
+    long long a = (ms < 0 ? -ms : ms) / 1000;
+    if (a >= 3600)
+        snprintf(out, 32, "%lld h %02lld min", a / 3600, a / 60 % 60);
+    else if (a >= 60)
+        snprintf(out, 32, "%lld min %02lld s", a / 60, a % 60);
+    else
+        snprintf(out, 32, "%lld s", a);
+}
+
+/* The clock lines: a warning for this node's own clock when it is off (CLOCK_SQL), and one line
+ * per peer off by over SKEW_WARN; nothing when nothing was measured (no handshake yet). */
+static void
+print_clock(cli_node *n)
+{
+    sqlite3_stmt *st;
+    char d[32];
+    if (sqlite3_prepare_v2(store_db_handle(n->db),
+                           "WITH" CLOCK_SQL " SELECT clk.measured, clk.skewed, clkoff.offset,"
+                           " clkown.off FROM clk, clkoff, clkown",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) == 0) {
+        sqlite3_finalize(st);
+        return;
+    }
+    long long measured = sqlite3_column_int64(st, 0), skewed = sqlite3_column_int64(st, 1);
+    int64_t offset = sqlite3_column_int64(st, 2);
+    bool off = sqlite3_column_int(st, 3) != 0;
+    sqlite3_finalize(st);
+    if (off) {
+        span(offset, d);
+        printf("clock     warning: this node's clock is %s %s its peers' (the median of %lld at "
+               "their last handshakes); entries keep their order (by seq), but the times written "
+               "here are off: set this computer's clock\n", d, offset > 0 ? "ahead of" : "behind",
+               measured);
+    } else if (skewed) {
+        printf("clock     warning: %lld peer%s clock%s differ%s from this node's by over %d min "
+               "(at the last handshake)\n", skewed, skewed == 1 ? "'s" : "s'",
+               skewed == 1 ? "" : "s", skewed == 1 ? "s" : "", PROTO_TIME_SKEW_WARN_MS / 60000);
+    } else {
+        printf("clock     within %d min of %lld peer%s (at the last handshake%s)\n",
+               PROTO_TIME_SKEW_WARN_MS / 60000, measured, measured == 1 ? "" : "s",
+               measured == 1 ? "" : "s");
+        return;
+    }
+    if (sqlite3_prepare_v2(store_db_handle(n->db),
+                           "SELECT " CLI_NAME_OF("l.key") ", short_key(l.key), l.clock_skew_ms"
+                           " FROM links l WHERE abs(l.clock_skew_ms) > " SKEW_WARN
+                           " ORDER BY abs(l.clock_skew_ms) DESC, l.key",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t skew = sqlite3_column_int64(st, 2);
+        span(skew, d);
+        printf("          %s (%s): its clock is %s %s this node's\n",
+               (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+               d, skew > 0 ? "ahead of" : "behind");
+    }
+    sqlite3_finalize(st);
+}
+
 /* One line per peer: the answer to "why is this not synced?". */
 static void
-print_peers(cli_node *n, bool agent)
+print_peers(const cli_ctx *c, cli_node *n, bool agent)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(store_db_handle(n->db),
@@ -76,12 +167,17 @@ print_peers(cli_node *n, bool agent)
             if (err)
                 printf("; last attempt failed: %s", err);
             if (agent && sqlite3_column_type(st, 5) != SQLITE_NULL) {
-                /* the agent schedules by the real clock, even under OUTPOST_NOW */
+                /* the agent schedules by the real clock, even under OUTPOST_NOW (shifted by
+                 * OUTPOST_CLOCK_OFFSET, as the agent's is) */
                 struct timeval tv;
                 gettimeofday(&tv, NULL);
                 int64_t wait = sqlite3_column_int64(st, 5) -
-                               ((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
-                if (wait > 0)
+                               (int64_t)proto_time_shift((uint64_t)tv.tv_sec * 1000 +
+                                                             (uint64_t)tv.tv_usec / 1000,
+                                                         c->clock_offset_ms);
+                /* as the agent judges it (AGENT_RETRY_HORIZON_MS in agent/node.h): a retry
+                 * further ahead than any backoff was set by a clock since set back: due now */
+                if (wait > 0 && wait <= 6 * 60 * 1000 + PROTO_TIME_TOLERANCE_MS)
                     printf("; next try in %llds", (long long)((wait + 999) / 1000));
                 else
                     printf("; next try now");
@@ -108,7 +204,8 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
     if (c->json) {
         code = cli_print_json(
             c, &n,
-            STATUS_SQL " SELECT json_object('key', b64(me.key), 'name', me.name, 'role', me.role,"
+            STATUS_SQL "," CLOCK_SQL
+                       " SELECT json_object('key', b64(me.key), 'name', me.name, 'role', me.role,"
                        " 'site', me.site, 'dir', ?1, 'entries', json_object('own', own.n,"
                        " 'total', " ENTRIES_HELD "), 'authors',"
                        " (SELECT count(*) FROM authors WHERE head_seq > 0),"
@@ -118,9 +215,15 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
                        " 'peers', (SELECT coalesce(json_group_array(json_object('addr', addr,"
                        " 'key', b64(key), 'connected', json(CASE connected WHEN 1 THEN 'true'"
                        " ELSE 'false' END), 'last_sync', " ISO("last_sync") ", 'last_error',"
-                       " last_error, 'next_retry', " ISO("next_retry") ", 'clock_skew_ms', skew)),"
-                       " '[]') FROM (SELECT * FROM all_peers ORDER BY addr)))"
-                       " FROM me, own, acked",
+                       " last_error, 'next_retry', " ISO("next_retry") ", 'clock_skew_ms', skew,"
+                       " 'clock_skewed', json(CASE WHEN abs(skew) > " SKEW_WARN " THEN 'true'"
+                       " ELSE 'false' END))), '[]') FROM (SELECT * FROM all_peers ORDER BY addr)),"
+                       " 'clock', json_object('tolerance_ms', " SKEW_WARN ", 'peers_measured',"
+                       " clk.measured, 'peers_skewed', clk.skewed, 'offset_ms', clkoff.offset,"
+                       " 'off', json(CASE WHEN clkown.off THEN 'true' ELSE 'false' END),"
+                       " 'warning', json(CASE WHEN clk.skewed > 0 OR clkown.off THEN 'true'"
+                       " ELSE 'false' END)))"
+                       " FROM me, own, acked, clk, clkoff, clkown",
             bind_status, &agent);
         cli_node_close(&n);
         return code;
@@ -164,7 +267,8 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
     if (forks)
         printf("forks     %lld (an author wrote two different entries with one seq; see "
                "'outpost log')\n", forks);
-    print_peers(&n, agent.agent);
+    print_clock(&n);
+    print_peers(c, &n, agent.agent);
 #undef COL
     sqlite3_finalize(st);
     cli_node_close(&n);

@@ -65,8 +65,8 @@ fill_periods(sqlite3 *h, uint64_t now, int periods)
         (rc = sqlite3_prepare_v2(h, "INSERT INTO temp.office_periods VALUES(?, ?, ?, ?, ?, ?)",
                                  -1, &ins, NULL)) != SQLITE_OK ||
         (rc = sqlite3_prepare_v2(h, "SELECT kpi, period FROM (SELECT kpi, period, row_number()"
-                                    " OVER (PARTITION BY kpi ORDER BY ts DESC, id DESC) AS rn"
-                                    " FROM kpi_defs) WHERE rn = 1",
+                                    " OVER (PARTITION BY kpi ORDER BY written DESC, id DESC) AS rn"
+                                    " FROM " CLI_KPI_DEFS ") WHERE rn = 1",
                                  -1, &st, NULL)) != SQLITE_OK)
         goto out;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

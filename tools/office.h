@@ -130,7 +130,7 @@ void cli_office_ago(uint64_t now, sqlite3_stmt *st, int col, char out[16]);
 
 /*
  * The KPI CTEs, after OFFICE_MEMBERS_SQL:
- *   defs  the newest definition of each KPI id
+ *   defs  the newest definition of each KPI id (by CLI_KPI_DEFS's `written`, then id)
  *   dp    each definition with each of its periods in temp.office_periods: kpi, for_key
  *         (NULL: for everyone), target, unit, direction, agg, which, label, start, stop,
  *         end_ms
@@ -140,7 +140,7 @@ void cli_office_ago(uint64_t now, sqlite3_stmt *st, int col, char out[16]);
  */
 #define OFFICE_KPIS_SQL                                                                            \
     " defs AS (SELECT * FROM (SELECT d.*, row_number() OVER (PARTITION BY d.kpi"                   \
-    "  ORDER BY d.ts DESC, d.id DESC) AS rn FROM kpi_defs d) WHERE rn = 1),"                       \
+    "  ORDER BY d.written DESC, d.id DESC) AS rn FROM " CLI_KPI_DEFS " d) WHERE rn = 1),"          \
     " dp AS MATERIALIZED (SELECT d.kpi AS kpi, d.for_key AS for_key, d.target AS target,"          \
     "  d.unit AS unit, coalesce(d.direction, 'at_least') AS direction,"                            \
     "  coalesce(d.aggregate, 'sum') AS agg, p.which AS which, p.label AS label,"                   \

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include "proto/time.h"
 #include "tools/cli.h"
 
 static const char usage[] =
@@ -38,7 +39,8 @@ static const char usage[] =
     "  alerts    (office) who needs attention; exit status 1 when there is something\n"
     "\n"
     "Every command takes --dir DIR (default $OUTPOST_DIR, else $XDG_DATA_HOME/outpost),\n"
-    "--help, and where it prints data, --json. OUTPOST_NOW (ISO 8601 UTC) fixes the clock.\n"
+    "--help, and where it prints data, --json. OUTPOST_NOW (ISO 8601 UTC) fixes the clock;\n"
+    "OUTPOST_CLOCK_OFFSET (seconds, e.g. -600) shifts it, as a clock that is off would.\n"
     "Exit status: 0 ok, 1 ran fine but there is something to report, 2 usage error,\n"
     "3 other failure.\n";
 
@@ -86,15 +88,20 @@ main(int argc, char **argv)
     if (sodium_init() < 0)
         return cli_fail(&c, CLI_FAIL, "libsodium could not start");
     opterr = 0; /* we print our own one-line errors */
-    const char *now = getenv("OUTPOST_NOW");
+    const char *now = getenv("OUTPOST_NOW"), *off = getenv("OUTPOST_CLOCK_OFFSET");
+    if (off && *off && !proto_time_offset_parse(off, &c.clock_offset_ms))
+        return cli_fail(&c, CLI_USAGE, "OUTPOST_CLOCK_OFFSET='%s' is not a whole number of "
+                                       "seconds such as -600 or +86400", off);
     if (now && *now) {
         if (!cli_parse_time(now, &c.now_ms))
             return cli_fail(&c, CLI_USAGE, "OUTPOST_NOW='%s' is not an ISO 8601 UTC time such "
                                            "as 2026-11-25T09:30:00Z", now);
+        c.now_ms = proto_time_shift(c.now_ms, c.clock_offset_ms);
     } else {
         struct timeval tv;
         gettimeofday(&tv, NULL);
-        c.now_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+        c.now_ms = proto_time_shift((uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000,
+                                    c.clock_offset_ms);
     }
     while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
         switch (opt) {

@@ -1,6 +1,7 @@
 """Bad flags and values, for every command: exit 2, exactly one line on stderr that names the
 problem, nothing on stdout, and nothing written (same files, same bytes, same entries)."""
 import os
+import subprocess
 
 import clitest
 from clitest import CliTest
@@ -247,6 +248,35 @@ class BadFlagsTest(CliTest):
                         ("2026-11-26", "2026-11-26T00:00:00.000Z")):
             with self.subTest(now=now):
                 seq = self.ok_json("checkin", "--energy", "1", now=now)["seq"]
+                (e,) = [e for e in self.log("--kind", "checkin") if e["seq"] == seq]
+                self.assertEqual(e["ts"], ts)
+
+    def test_bad_clock_offset(self):
+        # OUTPOST_CLOCK_OFFSET (TESTING B7): whole seconds with an optional sign, nothing else
+        outpostd = os.path.join(os.path.dirname(os.path.abspath(clitest.BIN)), "outpostd")
+        for off in ("x", "+", "1.5", "10m", " 5", "5 ", "0x10", "--5", "99999999999999999999"):
+            for args in (["status"], ["checkin", "--energy", "3"], ["log", "--json"]):
+                with self.subTest(off=off, args=args):
+                    r = self.run_cli(*args, env={"OUTPOST_CLOCK_OFFSET": off})
+                    self.assert_error(r, 2, "OUTPOST_CLOCK_OFFSET", off)
+                    self.assertEqual(self.snapshot(), self.before)
+            if os.access(outpostd, os.X_OK):
+                with self.subTest(off=off, agent=True):
+                    p = subprocess.run([outpostd, "--dir", self.dir], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       env=dict(self.env, OUTPOST_CLOCK_OFFSET=off), timeout=30)
+                    self.assertEqual(p.returncode, 2, p)
+                    self.assertIn(b"OUTPOST_CLOCK_OFFSET", p.stderr)
+                    self.assertEqual(self.snapshot(), self.before)
+
+    def test_clock_offset_shifts_the_clock(self):
+        # added to OUTPOST_NOW here; to the real clock without it (the same code path)
+        for off, ts in (("+3600", "2026-11-25T10:30:00.000Z"),
+                        ("-86400", "2026-11-24T09:30:00.000Z"),
+                        ("0", "2026-11-25T09:30:00.000Z"), ("", "2026-11-25T09:30:00.000Z")):
+            with self.subTest(off=off):
+                seq = self.ok_json("checkin", "--energy", "1",
+                                   env={"OUTPOST_CLOCK_OFFSET": off})["seq"]
                 (e,) = [e for e in self.log("--kind", "checkin") if e["seq"] == seq]
                 self.assertEqual(e["ts"], ts)
 

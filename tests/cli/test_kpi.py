@@ -80,6 +80,22 @@ class KpiTest(CliTest):
         (d,) = self.ok_json("kpi", "list")
         self.assertEqual((d["target"], d["period"]), (14, "week"))
 
+    def test_redefine_with_the_clock_set_back_still_takes_the_newest(self):
+        # TESTING B7: one author's later definition (higher seq) wins even when its clock was
+        # set back in between; `kpi list`, `kpi report` and its period all follow it
+        self.ok("kpi", "define", "calls", "--target", "10", now="2026-11-25T10:00:00Z")
+        self.ok("kpi", "define", "calls", "--target", "12", "--period", "day",
+                now="2026-11-24T10:00:00Z")
+        (d,) = self.ok_json("kpi", "list")
+        self.assertEqual((d["target"], d["period"]), (12, "day"))
+        self.ok("kpi", "record", "calls", "6", "--at", "2026-11-23", now="2026-11-24T10:00:00Z")
+        row = self.row("2026-11-23", "calls", now="2026-11-24T10:00:00Z")
+        self.assertEqual((row["target"], row["value"]), (12, 6))
+        self.ok("kpi", "define", "calls", "--target", "9", "--period", "week",
+                now="2026-11-24T09:00:00Z")  # set back once more
+        (d,) = self.ok_json("kpi", "list")
+        self.assertEqual((d["target"], d["period"]), (9, "week"))
+
     def test_define_for_a_member(self):
         other = self.init("Bob", dir=self.tmp + "/bob")["key"]
         self.define("visits", "--target", "2", "--for", other)

@@ -103,8 +103,13 @@ class StatusTest(CliTest):
         self.assertIsInstance(st["pending"], int)
         self.assertIsInstance(st["peers"], list)
         for p in st["peers"]:
-            for k in ("key", "addr", "connected", "last_sync", "last_error", "next_retry"):
+            for k in ("key", "addr", "connected", "last_sync", "last_error", "next_retry",
+                      "clock_skew_ms", "clock_skewed"):
                 self.assertIn(k, p)
+        # no handshake in these tests: no clock measured, no warning (TESTING B7)
+        self.assertEqual(st["clock"], {"tolerance_ms": 300000, "peers_measured": 0,
+                                       "peers_skewed": 0, "offset_ms": None, "off": False,
+                                       "warning": False})
 
     def test_worker(self):
         doc = self.init("Ann", site="Acme")
@@ -138,6 +143,7 @@ class StatusTest(CliTest):
         self.assertIn(doc["key"], r.out)
         self.assertIn("Ann", r.out)
         self.assertIn("worker", r.out)
+        self.assertNotIn("clock", r.out)  # no peer's clock known: nothing to say
         self.assertEqual(r.err, "")
 
     def test_help(self):

@@ -237,13 +237,16 @@ class ReportTest(CliTest):
         day = {r["kpi"]: r["value"] for r in self.report("2026-11-24")}
         self.assertEqual(day, {"articles": 30, "csat": 30, "backlog": 30})
 
-    def test_last_breaks_ties_by_write_time_then_seq(self):
+    def test_last_on_one_day_is_the_highest_seq_whatever_the_clock(self):
         self.define("level", "--target", "5", "--aggregate", "last")
         self.record("level", 1, "2026-11-24", now="2026-11-24T10:00:00Z")
         self.record("level", 2, "2026-11-24", now="2026-11-24T12:00:00Z")
-        # written after the two above (higher seq) with the clock set back: older ts loses
+        # written after the two above (higher seq) with the clock set back: still the last
+        # one written (order is by seq, never by the clock: TESTING B7, threat T6)
         self.record("level", 3, "2026-11-24", now="2026-11-24T11:00:00Z")
-        self.assertEqual(self.value("2026-W48", "level"), 2)
+        self.assertEqual(self.value("2026-W48", "level"), 3)
+        self.record("level", 7, "2026-11-24", now="2026-11-24T10:30:00Z")
+        self.assertEqual(self.value("2026-W48", "level"), 7)
         # same ts: the later entry (higher seq) wins
         self.record("level", 4, "2026-11-24", now="2026-11-24T12:00:00Z")
         self.assertEqual(self.value("2026-W48", "level"), 4)

@@ -149,8 +149,9 @@ class Agent:
         argv += list(args)
         self.argv = argv
         self._logf = open(self.log_path, "ab")
+        env = dict(_env(self.t.tmp), **node.env)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._logf,
-                                     stderr=self._logf, env=_env(self.t.tmp), cwd=self.t.tmp)
+                                     stderr=self._logf, env=env, cwd=self.t.tmp)
         self.started = time.monotonic()
         self.returncode = None
         self.t.agents.append(self)
@@ -256,10 +257,13 @@ class Agent:
 # ------------------------------------------------------------------------------------ nodes
 
 class Node:
-    """One node directory (TMP/<name>) with its fixed agent address 127.0.0.1:<port>."""
+    """One node directory (TMP/<name>) with its fixed agent address 127.0.0.1:<port>. `env`:
+    extra environment for its agent and its CLI commands (e.g. OUTPOST_CLOCK_OFFSET; change
+    node.env before a restart to change it)."""
 
-    def __init__(self, t, name, office=False, site=None):
+    def __init__(self, t, name, office=False, site=None, env=None):
         self.t = t
+        self.env = dict(env or {})
         self.name = name
         self.dir = os.path.join(t.tmp, name)
         self.port = free_port()
@@ -282,6 +286,7 @@ class Node:
     def run(self, *args, env=None, timeout=None):
         argv = [OUTPOST, "--dir", self.dir] + [str(a) for a in args]
         e = _env(self.t.tmp)
+        e.update(self.env)
         if env:
             e.update(env)
         t0 = time.monotonic()
@@ -658,8 +663,8 @@ class IntegTest(unittest.TestCase):
         return IntegTest._membership
 
     # --- helpers
-    def node(self, name, office=False, site=None):
-        return Node(self, name, office=office, site=site)
+    def node(self, name, office=False, site=None, env=None):
+        return Node(self, name, office=office, site=site, env=env)
 
     def team(self, workers, site="Client"):
         """An office and `workers` workers that joined it (agents not started)."""

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "proto/seal.h"
+#include "proto/time.h"
 #include "store/view.h"
 #include "store_test_util.h"
 
@@ -229,6 +230,38 @@ second_append_reuses_epoch(void **state)
     assert_int_equal(count(&a, "SELECT count(*) FROM entries WHERE kind = 8"), 1);
     assert_int_equal(count(&a, "SELECT epoch FROM entries WHERE seq = 5"), 1);
     assert_int_equal(count(&a, "SELECT count(*) FROM checkins WHERE note = 'after restart'"), 1);
+    tu_node_close(&a);
+}
+
+/* TESTING B7 / T6: the clock set back by up to PROTO_TIME_TOLERANCE_MS keeps the epoch (no key
+ * entry per clock fix); set back further, a new epoch starts (an epoch begun under a clock far
+ * ahead must not outlive its maximum age by that much). */
+static void
+epoch_tolerates_a_clock_set_back(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a;
+    store_appended ap;
+    tu_node_open(&a, f->dir, "a");
+    OK(tu_checkin(&a, "epoch begins", T0, &ap)); /* seq 1 key, seq 2 check-in */
+    OK(tu_checkin(&a, "288 s back", T0 - 288 * 1000, &ap));
+    OK(tu_checkin(&a, "at the tolerance", T0 - PROTO_TIME_TOLERANCE_MS, &ap));
+    assert_int_equal(ap.seq, 4);
+    assert_int_equal(count(&a, "SELECT count(*) FROM entries WHERE kind = 8"), 1);
+    assert_int_equal(count(&a, "SELECT count(*) FROM entries WHERE kind = 1 AND epoch = 1"), 3);
+    /* One ms further back: a new epoch (seq 5 its key entry), then kept from there on. */
+    OK(tu_checkin(&a, "beyond", T0 - PROTO_TIME_TOLERANCE_MS - 1, &ap));
+    assert_int_equal(ap.seq, 6);
+    assert_int_equal(count(&a, "SELECT epoch FROM entries WHERE seq = 6"), 2);
+    OK(tu_checkin(&a, "a day behind", T0 - 86400 * 1000, &ap));
+    assert_int_equal(ap.seq, 8); /* a day back from the new epoch: another one (seq 7) */
+    OK(tu_checkin(&a, "then steady", T0 - 86400 * 1000 + 5000, &ap));
+    assert_int_equal(ap.seq, 9);
+    assert_int_equal(count(&a, "SELECT count(*) FROM entries WHERE kind = 8"), 3);
+    /* The log is in seq order whatever the times: seqs 1..9, all projected. */
+    assert_int_equal(count(&a, "SELECT count(*) FROM checkins"), 6);
+    assert_int_equal(count(&a, "SELECT head_seq FROM authors"), 9);
+    assert_clean(&a);
     tu_node_close(&a);
 }
 
@@ -1396,6 +1429,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         T(first_append_writes_key_entry_then_checkin),
         T(second_append_reuses_epoch),
+        T(epoch_tolerates_a_clock_set_back),
         T(epoch_rotates_after_max_age),
         T(clock_going_back_still_appends),
         T(kpi_projections),
