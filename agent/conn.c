@@ -78,6 +78,24 @@ agent_conn_close(agent_conn *c, const char *why)
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 }
 
+/* The link died under a live session before the peer's goodbye (a read error, a failed
+ * write, EOF): whichever shows first, it is a cut stream (C9), reported as TRUNCATED. */
+static void
+close_cut(agent_conn *c, const char *what, int uv_err)
+{
+    char why[640];
+    if (what)
+        snprintf(why, sizeof why,
+                 "connection cut before goodbye (TRUNCATED); what arrived whole "
+                 "is kept (%s failed: %s)",
+                 what, uv_strerror(uv_err));
+    else
+        snprintf(why, sizeof why,
+                 "connection cut before goodbye (TRUNCATED); what arrived whole "
+                 "is kept");
+    agent_conn_close(c, why);
+}
+
 static void
 close_err(agent_conn *c, const char *what, op_err e)
 {
@@ -107,7 +125,10 @@ on_written(uv_write_t *req, int status)
     if (status < 0) {
         char why[640];
         snprintf(why, sizeof why, "write failed: %s", uv_strerror(status));
-        agent_conn_close(c, why);
+        if (c->state == CONN_LIVE && !c->goodbye_received)
+            close_cut(c, "write", status);
+        else
+            agent_conn_close(c, why);
         return;
     }
     if (c->goodbye_sent) { /* waiting for the peer's goodbye (on_timer gives up on it) */
@@ -435,12 +456,14 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
                                       "address"
                                     : "the peer left during the handshake (HANDSHAKE)");
         else if (n == UV_EOF)
-            agent_conn_close(c, "connection cut before goodbye (TRUNCATED); "
-                                "what arrived whole is kept");
+            close_cut(c, NULL, 0);
         else {
             char why[640];
             snprintf(why, sizeof why, "read failed: %s", uv_strerror((int)n));
-            agent_conn_close(c, why);
+            if (c->state == CONN_LIVE && !c->goodbye_received)
+                close_cut(c, "read", (int)n);
+            else
+                agent_conn_close(c, why);
         }
         return;
     }
@@ -461,7 +484,10 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         return;
     }
     if (c->in_len + (size_t)n > c->in_cap) {
-        size_t ncap = c->in_len + (size_t)n + 65536;
+        /* Before authentication exactly what arrived (it is at most one handshake message
+         * after processing, freed below): a peer that has not authenticated costs little
+         * memory (C18). After it, room to grow to a whole frame. */
+        size_t ncap = c->in_len + (size_t)n + (c->state == CONN_LIVE ? 65536 : 0);
         if (ncap > READ_MAX + READ_CHUNK)
             ncap = READ_MAX + READ_CHUNK;
         uint8_t *ni = realloc(c->in, ncap);
@@ -477,6 +503,11 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     c->in_len += (size_t)n;
     free(buf->base);
     process(c);
+    if (c->state == CONN_HANDSHAKE && c->in_len == 0) {
+        free(c->in); /* nothing pending while the handshake waits for the peer */
+        c->in = NULL;
+        c->in_cap = 0;
+    }
 }
 
 static op_err

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +105,15 @@ main(int argc, char **argv)
     if (sodium_init() < 0) {
         fputs("outpostd: libsodium could not start\n", stderr);
         return 3;
+    }
+    /* Each connection holds a descriptor, authenticated or not. The usual soft limit (1,024)
+     * would let a thousand half-open connections leave none for a member (C18): take what the
+     * hard limit allows, up to AGENT_NOFILE_MAX. Refused, the agent runs with what it has. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < AGENT_NOFILE_MAX &&
+        rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < AGENT_NOFILE_MAX ? rl.rlim_max : AGENT_NOFILE_MAX;
+        OP_IGNORE(setrlimit(RLIMIT_NOFILE, &rl)); /* see above */
     }
     opt.progress = opt.once && isatty(STDERR_FILENO);
     signal(SIGPIPE, SIG_IGN); /* a peer that vanishes is a closed connection, not a death */

@@ -455,6 +455,25 @@ office_duties(agent_node *n)
 
 /* ---- listener ---- */
 
+/* Whether the accepted conn c would pass a cap on connections still in their handshake:
+ * AGENT_HANDSHAKES_PER_ADDR from c's address (its text up to the port), AGENT_HANDSHAKES_MAX
+ * in all. The scan is bounded by the caps themselves (and the live links). */
+static bool
+handshakes_full(agent_node *n, const agent_conn *c)
+{
+    const char *colon = strrchr(c->addr, ':');
+    size_t hl = colon ? (size_t)(colon - c->addr) : strlen(c->addr);
+    int same = 0, all = 0;
+    for (agent_conn *o = n->conns; o; o = o->next) {
+        if (o == c || o->initiator || (o->state != CONN_HANDSHAKE && o->state != CONN_HEADERS))
+            continue;
+        all++;
+        if (strncmp(o->addr, c->addr, hl) == 0 && (o->addr[hl] == ':' || o->addr[hl] == '\0'))
+            same++;
+    }
+    return same >= AGENT_HANDSHAKES_PER_ADDR || all >= AGENT_HANDSHAKES_MAX;
+}
+
 static void
 on_accept(uv_stream_t *server, int status)
 {
@@ -483,6 +502,13 @@ on_accept(uv_stream_t *server, int status)
             port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
         }
         snprintf(c->addr, sizeof c->addr, "%s:%d", ip, port);
+    }
+    if (handshakes_full(n, c)) {
+        char why[200];
+        snprintf(why, sizeof why, "refused: %s (%s)", op_strerror(OP_E_OVERLOAD),
+                 op_errname(OP_E_OVERLOAD));
+        agent_conn_close(c, why);
+        return;
     }
     agent_conn_accepted(c);
 }
@@ -758,20 +784,34 @@ agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt)
     n->tick.data = n;
     uv_timer_start(&n->tick, on_tick, 1000, 1000);
     if (opt->once) {
+        /* A known peer's pinned key is checked here as in the daemon (C5): without it, any
+         * node holding the network key could answer at the office's address. */
+        sqlite3_stmt *st;
+        char addrs[64][300];
+        uint8_t keys[64][32];
+        bool has_key[64];
+        int k = 0;
+        if ((r = store_db_stmt(n->db,
+                               "SELECT addr, key FROM peers WHERE ?1 IS NULL OR addr = ?1"
+                               " ORDER BY addr",
+                               &st)) != OP_OK)
+            return r;
+        if (opt->once_peer)
+            sqlite3_bind_text(st, 1, opt->once_peer, -1, SQLITE_TRANSIENT);
+        while (k < 64 && sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(addrs[k], sizeof addrs[0], "%s", sqlite3_column_text(st, 0));
+            has_key[k] = sqlite3_column_bytes(st, 1) == 32;
+            if (has_key[k])
+                memcpy(keys[k], sqlite3_column_blob(st, 1), 32);
+            k++;
+        }
+        sqlite3_reset(st);
         if (opt->once_peer) {
-            dial(n, opt->once_peer, NULL);
+            dial(n, opt->once_peer, k == 1 && has_key[0] ? keys[0] : NULL);
             n->once_dialled = 1;
         } else {
-            sqlite3_stmt *st;
-            char addrs[64][300];
-            int k = 0;
-            if ((r = store_db_stmt(n->db, "SELECT addr FROM peers ORDER BY addr", &st)) != OP_OK)
-                return r;
-            while (k < 64 && sqlite3_step(st) == SQLITE_ROW)
-                snprintf(addrs[k++], sizeof addrs[0], "%s", sqlite3_column_text(st, 0));
-            sqlite3_reset(st);
             for (int i = 0; i < k; i++)
-                dial(n, addrs[i], NULL);
+                dial(n, addrs[i], has_key[i] ? keys[i] : NULL);
             n->once_dialled = k;
             if (k == 0) {
                 snprintf(n->once_error, sizeof n->once_error,

@@ -28,6 +28,12 @@
 #define AGENT_RETRY_HORIZON_MS (AGENT_BACKOFF_MAX_MS / 5 * 6 + PROTO_TIME_TOLERANCE_MS)
 #define AGENT_WRITE_HIGH_WATER (512 * 1024)
 #define AGENT_RECEIPT_EVERY_MS 2000
+#define AGENT_NOFILE_MAX 65536 /* descriptors the agent asks for (RLIMIT_NOFILE) */
+/* Connections accepted and not yet authenticated, from one address and in all (C18): more are
+ * closed at once (OVERLOAD). Each costs ~10 KB and a descriptor for at most the handshake
+ * timeout; the caps keep a flood from one address from leaving no room for members. */
+#define AGENT_HANDSHAKES_PER_ADDR 256
+#define AGENT_HANDSHAKES_MAX 4096
 
 typedef struct agent_conn agent_conn;
 

@@ -159,6 +159,40 @@ test_limits(void **state)
     assert_int_equal(len, PROTO_FRAME_MAX_BYTES);
 }
 
+/* C17: the one libsodium result a peer holding the key can steer: a frame sealed with a tag we
+ * never send (PUSH, REKEY) is refused (MALFORMED), and so is anything after the final frame. */
+static void
+test_foreign_tags_refused(void **state)
+{
+    static const unsigned char tags[] = {crypto_secretstream_xchacha20poly1305_TAG_PUSH,
+                                         crypto_secretstream_xchacha20poly1305_TAG_REKEY};
+    (void)state;
+    for (size_t t = 0; t < sizeof tags; t++) {
+        crypto_secretstream_xchacha20poly1305_state raw;
+        proto_stream rx;
+        uint8_t key[32], header[PROTO_FRAME_HEADER_BYTES], frame[4 + 3 + 17], out[64];
+        size_t len;
+        bool final;
+        randombytes_buf(key, sizeof key);
+        assert_int_equal(crypto_secretstream_xchacha20poly1305_init_push(&raw, header, key), 0);
+        frame[0] = frame[1] = frame[2] = 0;
+        frame[3] = 3 + 17;
+        assert_int_equal(crypto_secretstream_xchacha20poly1305_push(
+                             &raw, frame + 4, NULL, (const uint8_t *)"abc", 3, NULL, 0, tags[t]),
+                         0);
+        assert_int_equal(proto_stream_pull_init(&rx, key, header), OP_OK);
+        assert_int_equal(proto_stream_open(&rx, frame, sizeof frame, out, sizeof out, &len, &final),
+                         OP_E_MALFORMED);
+        assert_false(final);
+    }
+    rec r;
+    int order[] = {0, 1, 2, 3, 4, 4}, at;
+    bool ended;
+    record(&r);
+    assert_int_equal(replay(&r, order, 6, &at, &ended), OP_E_INVAL);
+    assert_int_equal(at, 5);
+}
+
 int
 main(void)
 {
@@ -171,6 +205,7 @@ main(void)
         cmocka_unit_test(test_every_bit_flip),
         cmocka_unit_test(test_peek),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_foreign_tags_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
