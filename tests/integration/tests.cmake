@@ -23,6 +23,7 @@ elseif(TARGET outpost AND TARGET outpostd AND TARGET outpost-bench)
       sync_once 180
       signals 180
       refusals 120
+      security_log 300
       bench_office 120)
   while(op_integ_tests)
     list(POP_FRONT op_integ_tests name timeout)
