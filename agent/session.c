@@ -36,6 +36,15 @@ struct agent_session {
      * is held, and WANT would ask for the refused ones again, for ever. */
     uint8_t (*refused)[PROTO_KEY_BYTES];
     size_t n_refused;
+    /* WANTs sent per author in this session since it last made progress: a peer whose runs of
+     * an author keep starting past what we hold after we asked for the missing ones (a hole in
+     * its store, or a hostile peer) would be asked again for ever; past AGENT_SESSION_MAX_WANTS
+     * it is refused. */
+    struct wanted {
+        uint8_t author[PROTO_KEY_BYTES];
+        uint32_t n;
+    } *wanted;
+    size_t n_wanted;
     agent_session_stats stats;
     uint8_t *buf; /* one message being built */
 };
@@ -70,6 +79,7 @@ agent_session_free(agent_session *s)
         return;
     free(s->jobs);
     free(s->refused);
+    free(s->wanted);
     free(s->buf);
     free(s);
 }
@@ -284,6 +294,42 @@ refuse(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], op_err why)
     return send_ack(s, author);
 }
 
+/* Counts a WANT for author; *over: it was asked for more than AGENT_SESSION_MAX_WANTS times. */
+static op_err
+count_want(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], bool *over)
+{
+    *over = false;
+    for (size_t i = 0; i < s->n_wanted; i++)
+        if (memcmp(s->wanted[i].author, author, PROTO_KEY_BYTES) == 0) {
+            *over = ++s->wanted[i].n > AGENT_SESSION_MAX_WANTS;
+            return OP_OK;
+        }
+    struct wanted *more = realloc(s->wanted, (s->n_wanted + 1) * sizeof *more);
+    if (!more)
+        return OP_E_NOMEM;
+    s->wanted = more;
+    memcpy(s->wanted[s->n_wanted].author, author, PROTO_KEY_BYTES);
+    s->wanted[s->n_wanted++].n = 1;
+    return OP_OK;
+}
+
+/* Entries of author were stored: the WANTs counted so far were answered. */
+static void
+reset_wants(agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
+{
+    for (size_t i = 0; i < s->n_wanted; i++)
+        if (memcmp(s->wanted[i].author, author, PROTO_KEY_BYTES) == 0)
+            s->wanted[i].n = 0;
+}
+
+/* Codes that say the store failed, not the peer. */
+static bool
+store_failure(op_err r)
+{
+    return r == OP_E_NOMEM || r == OP_E_BUSY || r == OP_E_IO || r == OP_E_DISK_FULL ||
+           r == OP_E_CORRUPT;
+}
+
 static op_err
 on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
 {
@@ -309,12 +355,19 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     r = store_log_ingest(s->db, s->rd, m->items, m->n_items, now_ms, &got, &bad);
     if (r == OP_E_GAP) {
         uint64_t head;
+        bool over;
+        if ((r = count_want(s, first.author, &over)) != OP_OK)
+            return r;
+        if (over) {
+            s->stats.refused++;
+            return refuse(s, first.author, OP_E_GAP);
+        }
         if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
             return r;
         proto_wbuf_init(&w, s->buf, BUF_BYTES);
         return send_buf(s, &w, proto_msg_want(&w, first.author, head + 1));
     }
-    if (r == OP_E_FORK || r == OP_E_CHAIN || r == OP_E_REVOKED) {
+    if (((r == OP_E_FORK || r == OP_E_CHAIN) && got.evidence) || r == OP_E_REVOKED) {
         /* The author wrote two different logs (the evidence is kept in the forks table), or
          * was revoked before these entries: the run is refused, the session goes on. */
         if (r != OP_E_REVOKED)
@@ -324,13 +377,20 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
             OP_IGNORE(store_member_refused(s->db, first.author, STORE_REFUSED_ENTRIES, now_ms));
         return refuse(s, first.author, r);
     }
-    if (r != OP_OK)
-        return r; /* a forged or malformed run: the peer is broken or hostile */
+    if (r != OP_OK) {
+        /* A forged or malformed run: the peer is broken or hostile. Nothing of the run was
+         * stored; the session ends with this code. Said first naming the author, for the log. */
+        if (!store_failure(r) && s->io.refused)
+            s->io.refused(s->io.ctx, first.author, r);
+        return r;
+    }
     s->stats.entries_received += got.stored;
     s->stats.entries_already += got.already;
     uint64_t head;
     if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
         return r;
+    if (got.stored)
+        reset_wants(s, first.author);
     if (got.stored && s->io.stored)
         s->io.stored(s->io.ctx, first.author, head - got.stored + 1, head);
     return send_ack(s, first.author);

@@ -37,8 +37,10 @@ typedef struct agent_session_io {
                    uint64_t last);
     /* The peer durably holds author's log up to seq (may be NULL). */
     void (*acked)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq);
-    /* A run of author was refused but the session goes on: a fork, or a non-member over its
-     * quota (may be NULL; for the log). */
+    /* A run of author was refused (may be NULL; for the log). Either the session goes on (a
+     * fork, a revoked author, a non-member over its quota, a run that keeps not connecting:
+     * OP_E_GAP), or it is about to end with the same code (a forged or malformed run:
+     * OP_E_AUTH, OP_E_CHAIN, OP_E_SEQ, OP_E_AUTHOR, OP_E_BODYHASH, OP_E_TOOBIG, ...). */
     void (*refused)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], op_err why);
 } agent_session_io;
 
@@ -46,10 +48,17 @@ typedef struct agent_session_io {
  * some records made before admission, not enough to fill a relay's disk (SPEC §6, C1). */
 #define AGENT_NONMEMBER_QUOTA_BYTES (1024 * 1024)
 
+/* WANTs for one author in one session, with nothing of it stored in between, before its runs
+ * are refused (OP_E_GAP). Runs already in flight when the first WANT went out each get another
+ * one (a relay pushing a backlog as it arrives: up to a few MiB in flight); a peer that answers a
+ * WANT with runs that still do not connect (a hole in its store, or a hostile peer) would loop
+ * for ever. */
+#define AGENT_SESSION_MAX_WANTS 64
+
 typedef struct agent_session_stats {
     uint64_t entries_sent, entries_received, entries_already, msgs_in, msgs_out;
     uint64_t forks;   /* runs refused because they contradict a log held here */
-    uint64_t refused; /* runs of non-members over their quota */
+    uint64_t refused; /* runs of non-members over their quota, or that never connect (GAP) */
     uint64_t peer_clock_ms; /* peer's clock as of its HELLO (0 if none yet) */
     uint64_t my_clock_ms;   /* ours at that moment */
 } agent_session_stats;

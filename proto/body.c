@@ -96,6 +96,13 @@ static const field join_fields[] = {
     {0},
 };
 
+/* erase {re: [author, seq]} (SPEC §5 kind 10): plaintext, so that every holder, relays
+ * included, can act on it. */
+static const field erase_fields[] = {
+    {"re", F_REF, offsetof(proto_body, re), 0, offsetof(proto_body, has_re), true},
+    {0},
+};
+
 static const field receipt_fields[] = {
     FLD("heads", F_HEADS, heads, 0),
     {0},
@@ -115,6 +122,7 @@ fields_of(uint64_t kind)
     case PROTO_KIND_REVOKE: return revoke_fields;
     case PROTO_KIND_JOIN: return join_fields;
     case PROTO_KIND_RECEIPT: return receipt_fields;
+    case PROTO_KIND_ERASE: return erase_fields;
     default: return NULL;
     }
 }
@@ -327,6 +335,8 @@ proto_body_check(const proto_body *b)
         return b->has_key ? OP_OK : OP_E_INVAL;
     case PROTO_KIND_JOIN:
         return b->has_proof && good_name(b->name) ? OP_OK : OP_E_INVAL;
+    case PROTO_KIND_ERASE:
+        return b->has_re && b->re.seq > 0 && b->re.seq <= UINT32_MAX ? OP_OK : OP_E_INVAL;
     case PROTO_KIND_RECEIPT:
         if (b->n_heads == 0 || b->n_heads > PROTO_RECEIPT_MAX_HEADS)
             return OP_E_INVAL;

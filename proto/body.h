@@ -1,7 +1,7 @@
 /*
  * body.h — the plaintext bodies of SPEC §5 that this version writes and projects: checkin,
- * kpi_def, kpi_value, feedback, contact, key, receipt, and the membership kinds member, revoke
- * and join. A body is a
+ * kpi_def, kpi_value, feedback, contact, key, receipt, erase, and the membership kinds member,
+ * revoke and join. A body is a
  * msgpack map with string keys, written in a fixed key order with only the fields present.
  * Decoding ignores unknown keys (forward compatibility),
  * refuses a known key given twice (OP_E_MALFORMED), a known key of the wrong type (OP_E_TYPE),
@@ -78,7 +78,8 @@ typedef struct proto_body {
     char *text;                   /* feedback */
     char *topic;                  /* contact: wellbeing, delivery, development or other */
     bool has_re;
-    proto_receipt_head re; /* feedback: the entry it answers ([author, seq]) */
+    proto_receipt_head re; /* feedback: the entry it answers; erase: the entry whose body goes
+                            * ([author, seq], seq 1..2^32-1) */
     /* receipt {heads: [[author, seq], ...]} */
     size_t n_heads;
     proto_receipt_head *heads; /* owned */

@@ -16,6 +16,8 @@ struct store_db {
     } cache[STMT_CACHE];
     int n_cache;
     int durable; /* the synchronous level set last: 1 FULL, 0 NORMAL, -1 not known */
+    bool scrub;  /* content was erased: checkpoint and empty the WAL after the commit (and
+                  * after later ones, until that has succeeded once) */
 };
 
 /* Each step moves the schema from version i to i + 1; never edit a step once released. */
@@ -131,6 +133,12 @@ static const char *const migrations[] = {
     "CREATE TABLE refusals("
     "  key BLOB NOT NULL, why TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,"
     "  n INTEGER NOT NULL, PRIMARY KEY(key, why)) WITHOUT ROWID;",
+    /* 3 -> 4: erasure (SPEC §5 kind 10, store/erase.c). A tombstone per erased (author, seq):
+     * the erase entry that asked for it. A body offered later for it is not stored. Not a
+     * projection that reindex rebuilds: the bodies it names are gone. */
+    "CREATE TABLE erased("
+    "  author INTEGER NOT NULL, seq INTEGER NOT NULL, by_author INTEGER NOT NULL,"
+    "  by_seq INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION, "migrations");
@@ -338,9 +346,19 @@ op_err
 store_db_commit(store_db *db)
 {
     op_err r = store_db_exec(db, "COMMIT");
-    if (r != OP_OK)
+    if (r != OP_OK) {
         store_db_rollback(db);
-    return r;
+        return r;
+    }
+    if (db->scrub) {
+        /* The WAL still holds the pages as they were before the erasure. Copy the new ones
+         * into the database file (where secure_delete has zeroed the freed bytes) and empty
+         * the WAL. A reader that stays longer than the busy timeout keeps it from finishing:
+         * it is tried again after the next commit; the erasure itself is committed. */
+        int rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        db->scrub = rc != SQLITE_OK;
+    }
+    return OP_OK;
 }
 
 void
@@ -348,6 +366,12 @@ store_db_rollback(store_db *db)
 {
     if (!sqlite3_get_autocommit(db->h))
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+store_db_scrub_after_commit(store_db *db)
+{
+    db->scrub = true;
 }
 
 op_err

@@ -18,7 +18,7 @@
 
 #include "proto/err.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_SEQ_MAX 0xffffffffu
 #define STORE_ROWID(author, seq) ((int64_t)(author) << 32 | (int64_t)(seq))
 
@@ -52,6 +52,11 @@ op_err store_db_code(int rc);
 OP_MUST_CHECK op_err store_db_begin(store_db *db, bool durable);
 OP_MUST_CHECK op_err store_db_commit(store_db *db);
 void store_db_rollback(store_db *db); /* safe when no transaction is open */
+/* Content was erased in this transaction (store/erase.c): after its COMMIT, store_db_commit
+ * checkpoints with TRUNCATE, so that no old page image of it stays in the WAL (again after
+ * each later commit while busy readers keep that from completing). A rollback does not clear
+ * it: a checkpoint that is not needed costs little. */
+void store_db_scrub_after_commit(store_db *db);
 
 /* Runs SQL with no result rows. */
 OP_MUST_CHECK op_err store_db_exec(store_db *db, const char *sql);

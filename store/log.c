@@ -7,6 +7,7 @@
 
 #include "proto/seal.h"
 #include "proto/time.h"
+#include "store/erase.h"
 #include "store/view.h"
 
 typedef struct head {
@@ -237,15 +238,16 @@ out:
 }
 
 /* Bodies every member must read are never encrypted (SPEC §4): the membership kinds, key
- * entries, receipts, and the office's KPI definitions (each worker needs the team's targets;
- * a worker's own definitions stay sealed to it and the office). */
+ * entries, receipts, erasures (every holder, relays too, must act on them), and the office's
+ * KPI definitions (each worker needs the team's targets; a worker's own definitions stay sealed
+ * to it and the office). */
 static op_err
 plaintext_body(store_db *db, const store_identity *id, uint64_t kind, bool *plain)
 {
     uint8_t office[PROTO_KEY_BYTES];
     bool known;
     *plain = kind == PROTO_KIND_MEMBER || kind == PROTO_KIND_REVOKE || kind == PROTO_KIND_KEY ||
-             kind == PROTO_KIND_JOIN || kind == PROTO_KIND_RECEIPT;
+             kind == PROTO_KIND_JOIN || kind == PROTO_KIND_RECEIPT || kind == PROTO_KIND_ERASE;
     if (*plain || kind != PROTO_KIND_KPI_DEF)
         return OP_OK;
     op_err r = office_key(db, office, &known);
@@ -274,6 +276,26 @@ pick_epoch(store_db *db, store_reader *rd, const store_identity *id, head *h,
         (ts < since || ts - since <= STORE_EPOCH_MAX_AGE_MS))
         return OP_OK;
     return new_epoch(db, rd, id, h, who, n, tag, ts, epoch);
+}
+
+/* Whether key has been revoked (members.revoked_after; SPEC §6). */
+static op_err
+is_revoked(store_db *db, const uint8_t key[PROTO_KEY_BYTES], bool *yes)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    *yes = false;
+    if ((r = store_db_stmt(db,
+                           "SELECT EXISTS (SELECT 1 FROM members WHERE key = ?"
+                           " AND revoked_after IS NOT NULL)",
+                           &st)) != OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, key, PROTO_KEY_BYTES, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *yes = sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
 }
 
 op_err
@@ -312,6 +334,17 @@ store_log_append_to(store_db *db, store_reader *rd, const store_identity *id,
     if ((r = store_db_author_id(db, id->pk, &author)) != OP_OK ||
         (r = get_head(db, author, &h)) != OP_OK)
         goto fail;
+    if (also) {
+        /* A revoked key's laptop may be in a thief's hands (TESTING C16): nothing new is
+         * sealed to it, so no epoch that includes it is used again. */
+        bool revoked;
+        if ((r = is_revoked(db, also, &revoked)) != OP_OK)
+            goto fail;
+        if (revoked) {
+            r = OP_E_REVOKED;
+            goto fail;
+        }
+    }
     /* Our own entries are filed in the order written even if the clock steps back, so that
      * "newest first" lists show the one just written first. */
     h.last_seen = ts > h.last_seen ? ts : h.last_seen + 1;
@@ -476,6 +509,7 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
             goto fail;
         if (memcmp(held, hashes[i], PROTO_HASH_BYTES) != 0) {
             r = refuse_fork(db, author, envs[i].seq, &items[i], now, OP_E_FORK);
+            out->evidence = r == OP_E_FORK;
             where = i;
             goto fail;
         }
@@ -493,13 +527,26 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
          * that seq-1 was something else than what we hold: two logs, the evidence of a fork
          * (a copied laptop writing on), kept like one found at a held seq. */
         r = refuse_fork(db, author, envs[0].seq, &items[0], now, OP_E_CHAIN);
+        out->evidence = r == OP_E_CHAIN;
         goto fail;
     }
+    /* Bodies erased here already (the erase arrived first): the entries are stored without
+     * them. One query for the run; one per entry only when it finds any. */
+    bool erased_any;
+    if ((r = store_erase_any(db, author, envs[i].seq, envs[n - 1].seq, &erased_any)) != OP_OK)
+        goto fail;
     for (; i < n; i++) {
+        const uint8_t *body = items[i].body;
+        bool erased = false;
+        if (body && erased_any && store_erase_kind_ok(envs[i].kind) &&
+            (r = store_erase_is(db, author, envs[i].seq, &erased)) != OP_OK)
+            goto fail;
+        if (erased)
+            body = NULL;
         if ((r = insert_entry(db, author, &envs[i], hashes[i], items[i].env, items[i].env_len,
-                              items[i].body, items[i].body_len, now)) != OP_OK ||
-            (r = store_view_apply(db, rd, author, counts, &envs[i], items[i].body,
-                                  items[i].body_len)) != OP_OK) {
+                              body, body ? items[i].body_len : 0, now)) != OP_OK ||
+            (r = store_view_apply(db, rd, author, counts, &envs[i], body,
+                                  body ? items[i].body_len : 0)) != OP_OK) {
             where = i;
             goto fail;
         }

@@ -35,7 +35,8 @@ typedef struct store_appended {
 OP_MUST_CHECK op_err store_log_append(store_db *db, store_reader *rd, const store_identity *id,
                                       const proto_body *b, uint64_t ts, store_appended *out);
 /* The same, with one more reader of this body: feedback is sealed to its addressee (`also`),
- * besides this node and the office, under an epoch kept for that set of readers. */
+ * besides this node and the office, under an epoch kept for that set of readers. A revoked
+ * addressee is OP_E_REVOKED: nothing new is sealed to a revoked key. */
 OP_MUST_CHECK op_err store_log_append_to(store_db *db, store_reader *rd,
                                          const store_identity *id, const proto_body *b,
                                          const uint8_t *also, uint64_t ts, store_appended *out);
@@ -43,6 +44,9 @@ OP_MUST_CHECK op_err store_log_append_to(store_db *db, store_reader *rd,
 typedef struct store_ingested {
     size_t stored;  /* entries new to this node */
     size_t already; /* entries it held already (idempotent re-delivery) */
+    bool evidence;  /* refused as a fork (OP_E_FORK, or OP_E_CHAIN at the run's first link):
+                     * the author's signed word against the log held, kept in `forks`. An
+                     * OP_E_CHAIN without it is a run broken inside: forged or corrupted. */
 } store_ingested;
 
 /*

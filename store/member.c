@@ -105,7 +105,7 @@ fail:
     return r;
 }
 
-/* Projects the office's member and revoke entries this node holds (after office_key was set:
+/* Projects the office's member, revoke and erase entries this node holds (after office_key was set:
  * they were stored before without counting). Inside the caller's transaction. */
 static op_err
 project_office_log(store_db *db, const uint8_t office[PROTO_KEY_BYTES])
@@ -119,7 +119,7 @@ project_office_log(store_db *db, const uint8_t office[PROTO_KEY_BYTES])
     rc = sqlite3_prepare_v2(store_db_handle(db),
                             "SELECT e.author, e.seq, e.ts, e.kind, e.body FROM authors a"
                             " JOIN entries e ON e.author = a.id WHERE a.key = ? AND e.epoch = 0"
-                            " AND e.kind IN (6, 7) AND e.body IS NOT NULL ORDER BY e.id",
+                            " AND e.kind IN (6, 7, 10) AND e.body IS NOT NULL ORDER BY e.id",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_db_code(rc);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/erase.h"
+
 static void
 bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -292,6 +294,8 @@ store_view_project(store_db *db, store_reader *rd, int64_t author, uint64_t seq,
     }
     case PROTO_KIND_JOIN:
         return project_join(db, author, seq, ts, b);
+    case PROTO_KIND_ERASE:
+        return store_erase_apply(db, author, seq, b, ts);
     case PROTO_KIND_RECEIPT: {
         bool office;
         if ((r = by_office(db, author, &office)) != OP_OK || !office)

@@ -255,9 +255,9 @@ sql_key_text(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 }
 
 /*
- * plain_field(body, kind, name): one field of a plaintext body (member, revoke, join, receipt),
- * decoded by proto/ with all its checks: text as text, keys as base64, numbers as integers,
- * the receipt's heads as their count. NULL when absent, unreadable or invalid. Lets the log
+ * plain_field(body, kind, name): one field of a plaintext body (member, revoke, join, receipt,
+ * erase), decoded by proto/ with all its checks: text as text, keys as base64, numbers as
+ * integers, the receipt's heads as their count, an erase's `re` as re_author and re_seq. NULL when absent, unreadable or invalid. Lets the log
  * show these bodies with SQLite's JSON functions doing the JSON.
  */
 static void
@@ -270,7 +270,7 @@ sql_plain_field(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     uint64_t kind = (uint64_t)sqlite3_value_int64(argv[1]);
     if (sqlite3_value_type(argv[0]) != SQLITE_BLOB || !name ||
         (kind != PROTO_KIND_MEMBER && kind != PROTO_KIND_REVOKE && kind != PROTO_KIND_JOIN &&
-         kind != PROTO_KIND_RECEIPT) ||
+         kind != PROTO_KIND_RECEIPT && kind != PROTO_KIND_ERASE) ||
         proto_body_decode(kind, sqlite3_value_blob(argv[0]),
                           (size_t)sqlite3_value_bytes(argv[0]), &b) != OP_OK) {
         sqlite3_result_null(ctx);
@@ -287,6 +287,11 @@ sql_plain_field(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
     } else if (strcmp(name, "after_seq") == 0 && kind == PROTO_KIND_REVOKE) {
         sqlite3_result_int64(ctx, (sqlite3_int64)b.after_seq);
+    } else if (strcmp(name, "re_author") == 0 && kind == PROTO_KIND_ERASE) {
+        proto_key_to_text(b.re.author, text);
+        sqlite3_result_text(ctx, text, -1, SQLITE_TRANSIENT);
+    } else if (strcmp(name, "re_seq") == 0 && kind == PROTO_KIND_ERASE) {
+        sqlite3_result_int64(ctx, (sqlite3_int64)b.re.seq);
     } else if (strcmp(name, "heads") == 0 && kind == PROTO_KIND_RECEIPT) {
         sqlite3_result_int64(ctx, (sqlite3_int64)b.n_heads);
     } else {

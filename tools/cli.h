@@ -190,6 +190,7 @@ int cli_join_main(cli_ctx *c, int argc, char **argv);
 int cli_revoke_main(cli_ctx *c, int argc, char **argv);
 int cli_reindex_main(cli_ctx *c, int argc, char **argv);
 int cli_feedback_main(cli_ctx *c, int argc, char **argv);
+int cli_erase_main(cli_ctx *c, int argc, char **argv);
 int cli_inbox_main(cli_ctx *c, int argc, char **argv);
 int cli_contact_main(cli_ctx *c, int argc, char **argv);
 int cli_team_main(cli_ctx *c, int argc, char **argv);

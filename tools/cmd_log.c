@@ -47,6 +47,8 @@ static const char help[] =
     " WHEN 11 THEN json_object('name', plain_field(e.body, 11, 'name'), 'site',"                   \
     "   plain_field(e.body, 11, 'site'))"                                                          \
     " WHEN 12 THEN json_object('heads', plain_field(e.body, 12, 'heads'))"                         \
+    " WHEN 10 THEN json_object('re', json_object('author', plain_field(e.body, 10, 're_author'),"  \
+    "   'seq', plain_field(e.body, 10, 're_seq')))"                                                \
     " END"
 
 /*
@@ -89,7 +91,10 @@ summary(sqlite3_stmt *st, char *buf, size_t n)
     buf[0] = '\0';
     if (!j) {
         const char *plain = (const char *)sqlite3_column_text(st, 5);
-        snprintf(buf, n, "%s", plain ? plain : kind == 8 ? "" : "(encrypted: not readable on this node)");
+        snprintf(buf, n, "%s", plain                     ? plain
+                               : sqlite3_column_int(st, 6) ? "(erased: the body was deleted)"
+                               : kind == 8                 ? ""
+                                                           : "(encrypted: not readable on this node)");
         return;
     }
     snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 5));
@@ -190,7 +195,10 @@ cli_log_main(cli_ctx *c, int argc, char **argv)
         "   ' after seq ' || plain_field(e.body, 7, 'after_seq')"
         "  WHEN 11 THEN 'asks to join as ' || plain_field(e.body, 11, 'name')"
         "  WHEN 12 THEN 'holds ' || plain_field(e.body, 12, 'heads') || ' logs up to date'"
-        " END FROM (" SELECTED ") e",
+        "  WHEN 10 THEN 'erases the body of ' || substr(plain_field(e.body, 10, 're_author'), 1,"
+        "   8) || ':' || plain_field(e.body, 10, 're_seq')"
+        " END, EXISTS (SELECT 1 FROM erased x WHERE x.author = e.author AND x.seq = e.seq)"
+        " FROM (" SELECTED ") e",
         -1, &st, NULL);
     if (rc != SQLITE_OK) {
         code = cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n.db));

@@ -190,6 +190,29 @@ print_peers(const cli_ctx *c, cli_node *n, bool agent)
         puts("peers     none: 'outpost join CODE' adds the office, 'outpost peers add' others");
 }
 
+/* The authors that wrote two logs (fork evidence kept, SPEC §4 rule 5): key, name, the first
+ * seq where they part, and how many entries of evidence are kept. */
+#define FORKED_SQL                                                                                 \
+    "SELECT a.key AS k, " CLI_NAME_OF("a.key") " AS nm, min(f.seq) AS s, count(*) AS n"             \
+    " FROM forks f JOIN authors a ON a.id = f.author GROUP BY f.author ORDER BY a.key"
+#define FORKED_JSON                                                                                \
+    "(SELECT coalesce(json_group_array(json_object('key', b64(k), 'name', nm, 'seq', s,"           \
+    " 'evidence', n)), '[]') FROM (" FORKED_SQL "))"
+
+/* One line per forked author, under the forks count. */
+static void
+print_forked(cli_node *n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(store_db_handle(n->db), "SELECT b64(k), nm, s FROM (" FORKED_SQL ")",
+                           -1, &st, NULL) != SQLITE_OK)
+        return; /* the count above still says it */
+    while (sqlite3_step(st) == SQLITE_ROW)
+        printf("          %s (%s) from seq %lld\n", (const char *)sqlite3_column_text(st, 1),
+               (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 2));
+    sqlite3_finalize(st);
+}
+
 int
 cli_status_main(cli_ctx *c, int argc, char **argv)
 {
@@ -211,6 +234,7 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
                        " (SELECT count(*) FROM authors WHERE head_seq > 0),"
                        " 'pending', CASE me.role WHEN 'office' THEN 0 ELSE"
                        " max(own.n - acked.n, 0) END, 'forks', (SELECT count(*) FROM forks),"
+                       " 'forked', " FORKED_JSON ","
                        " 'last_checkin', " ISO("own.last_checkin") ", 'agent', json(?2),"
                        " 'peers', (SELECT coalesce(json_group_array(json_object('addr', addr,"
                        " 'key', b64(key), 'connected', json(CASE connected WHEN 1 THEN 'true'"
@@ -265,8 +289,11 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
                                          : "not running: start 'outpostd', or run "
                                            "'outpost sync --once'");
     if (forks)
-        printf("forks     %lld (an author wrote two different entries with one seq; see "
-               "'outpost log')\n", forks);
+    {
+        printf("forks     %lld (an author wrote two different entries with one seq; the first "
+               "is kept, the other as evidence; see 'outpost alerts'):\n", forks);
+        print_forked(&n);
+    }
     print_clock(&n);
     print_peers(c, &n, agent.agent);
 #undef COL

@@ -26,6 +26,7 @@ static const char usage[] =
     "  feedback  send feedback to a member, or from a worker to the office\n"
     "  inbox     read the feedback addressed to you (--sent: what you sent)\n"
     "  contact   (office) record a contact with a member; --list shows them\n"
+    "  erase     delete the body of one record everywhere (its author or the office)\n"
     "  log       show entries, newest first\n"
     "  status    this node: key, role, entry counts, pending, links; why not synced\n"
     "  peers     list, add or remove the peers this node dials\n"
@@ -54,7 +55,7 @@ static const struct {
     {"invite", cli_invite_main}, {"join", cli_join_main},       {"revoke", cli_revoke_main},
     {"reindex", cli_reindex_main},
     {"feedback", cli_feedback_main}, {"inbox", cli_inbox_main}, {"contact", cli_contact_main},
-    {"team", cli_team_main},     {"alerts", cli_alerts_main},
+    {"erase", cli_erase_main},   {"team", cli_team_main},     {"alerts", cli_alerts_main},
 };
 
 static char default_dir[PATH_MAX];

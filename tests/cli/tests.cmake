@@ -6,7 +6,7 @@ if(NOT OP_PYTHON3)
   message(WARNING "python3 not found: the cli.* tests are not registered")
 else()
   foreach(name init checkin kpi report reindex log_status verify badflags member feedback
-          office)
+          office erase)
     add_test(NAME cli.${name}
              COMMAND ${OP_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/cli/test_${name}.py)
     set_tests_properties(cli.${name} PROPERTIES

@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "agent/session.h"
+#include "proto/frame.h"
 #include "store/have.h"
 #include "store/log.h"
 
@@ -155,6 +156,9 @@ count_entries(replica *r)
     return n;
 }
 
+/* When set, meet() keeps a copy of every message a sends b (an old session, to replay). */
+static msgq *record_to_b;
+
 /*
  * One meeting of a and b. cut_after: stop after that many delivered messages (-1: never).
  * Returns true if both sides reached synced. budget: bytes per pump (back-pressure).
@@ -189,6 +193,8 @@ meet(replica *a, replica *b, long cut_after, size_t budget, uint64_t *delivered_
                     goto out;
                 }
                 size_t i = q->head++;
+                if (k == 0 && record_to_b)
+                    OP_IGNORE(q_send(record_to_b, q->msgs[i], q->lens[i])); /* cannot fail */
                 op_err e = agent_session_recv(ss[k], q->msgs[i], q->lens[i], clock_ms);
                 free(q->msgs[i]);
                 if (e != OP_OK)
@@ -415,6 +421,308 @@ test_fork_refused_and_meeting_ends(void **state)
     teardown(NULL);
 }
 
+
+/* ---- log-level attacks (TESTING C10, C11) ---- */
+
+/* The peer's side of a session fed by hand: what it sent back, what it refused. */
+typedef struct victim {
+    msgq out;
+    agent_session *s;
+    op_err refused_why;
+    int refusals;
+} victim;
+
+static void
+victim_refused(void *ctx, const uint8_t author[PROTO_KEY_BYTES], op_err why)
+{
+    victim *v = ctx;
+    (void)author;
+    v->refused_why = why;
+    v->refusals++;
+}
+
+static op_err
+victim_send(void *ctx, const uint8_t *msg, size_t n)
+{
+    victim *v = ctx;
+    return q_send(&v->out, msg, n);
+}
+
+static void
+victim_start(victim *v, replica *r)
+{
+    memset(v, 0, sizeof *v);
+    agent_session_io io = {.ctx = v, .send = victim_send, .refused = victim_refused};
+    assert_int_equal(agent_session_new(r->db, r->rd, &io, &v->s), OP_OK);
+    assert_int_equal(agent_session_start(v->s, clock_ms), OP_OK);
+}
+
+static void
+victim_end(victim *v)
+{
+    agent_session_free(v->s);
+    q_free(&v->out);
+}
+
+/* The type of the last message the victim sent. */
+static uint64_t
+last_sent_type(victim *v)
+{
+    proto_msg m;
+    assert_true(v->out.n > 0);
+    assert_int_equal(proto_msg_decode(v->out.msgs[v->out.n - 1], v->out.lens[v->out.n - 1], &m),
+                     OP_OK);
+    uint64_t t = m.type;
+    proto_msg_free(&m);
+    return t;
+}
+
+/* A RUN of items, encoded. */
+static size_t
+run_msg(const proto_run_item *items, size_t n, uint8_t *buf, size_t cap)
+{
+    proto_wbuf w;
+    proto_wbuf_init(&w, buf, cap);
+    assert_int_equal(proto_msg_run(&w, items, n), OP_OK);
+    return w.len;
+}
+
+/* C10: an old session replayed whole to the node that took part in it, and an old batch
+ * re-sent in a later session: every message is accepted (0 errors), nothing is stored twice
+ * (0 duplicates), the store is unchanged, and every re-sent entry is counted as already held. */
+static void
+test_replayed_session_and_batch_are_idempotent(void **state)
+{
+    replica a, b;
+    msgq old = {0};
+    uint8_t before[32], after[32];
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    for (uint32_t i = 0; i < 600; i++)
+        append(&a, i);
+    record_to_b = &old;
+    assert_true(meet(&a, &b, -1, 64 * 1024, NULL));
+    record_to_b = NULL;
+    uint64_t held = count_entries(&b), runs = 0, entries_in_runs = 0;
+    digest(&b, before);
+    assert_int_equal(held, 601);
+
+    /* the whole old session, into a new session at b */
+    victim v;
+    victim_start(&v, &b);
+    for (size_t i = 0; i < old.n; i++) {
+        proto_msg m;
+        assert_int_equal(proto_msg_decode(old.msgs[i], old.lens[i], &m), OP_OK);
+        if (m.type == PROTO_MSG_RUN) {
+            runs++;
+            entries_in_runs += m.n_items;
+        }
+        proto_msg_free(&m);
+        assert_int_equal(agent_session_recv(v.s, old.msgs[i], old.lens[i], clock_ms), OP_OK);
+    }
+    assert_true(runs >= 2);
+    assert_int_equal(entries_in_runs, 601);
+    assert_int_equal(agent_session_stats_get(v.s)->entries_received, 0);
+    assert_int_equal(agent_session_stats_get(v.s)->entries_already, entries_in_runs);
+    assert_int_equal(v.refusals, 0);
+    victim_end(&v);
+    assert_int_equal(count_entries(&b), held);
+    digest(&b, after);
+    assert_memory_equal(before, after, 32);
+
+    /* new entries, a clean meeting, then the first old batch again mid-session */
+    for (uint32_t i = 0; i < 5; i++)
+        append(&a, 1000 + i);
+    assert_true(meet(&a, &b, -1, 64 * 1024, NULL));
+    digest(&b, before);
+    victim_start(&v, &b);
+    for (size_t i = 0; i < old.n; i++) {
+        proto_msg m;
+        assert_int_equal(proto_msg_decode(old.msgs[i], old.lens[i], &m), OP_OK);
+        bool is_run = m.type == PROTO_MSG_RUN;
+        proto_msg_free(&m);
+        if (!is_run)
+            continue;
+        assert_int_equal(agent_session_recv(v.s, old.msgs[i], old.lens[i], clock_ms), OP_OK);
+        assert_int_equal(last_sent_type(&v), PROTO_MSG_ACK);
+        break;
+    }
+    assert_int_equal(agent_session_stats_get(v.s)->entries_received, 0);
+    victim_end(&v);
+    digest(&b, after);
+    assert_memory_equal(before, after, 32);
+    assert_int_equal(count_entries(&b), 606);
+    assert_int_equal(sqlite3_exec(store_db_handle(b.db),
+                                  "SELECT 1 FROM checkins GROUP BY author, seq HAVING count(*) > 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    q_free(&old);
+    replica_close(&a);
+    replica_close(&b);
+    teardown(NULL);
+}
+
+enum forgery { BAD_SIG, BAD_PREV, SEQ_GAP, TOO_BIG, WRONG_AUTHOR, BAD_BODY, N_FORGERIES };
+static const op_err forgery_code[N_FORGERIES] = {OP_E_AUTH, OP_E_CHAIN, OP_E_SEQ,
+                                                 OP_E_TOOBIG, OP_E_AUTHOR, OP_E_BODYHASH};
+
+/* C11: a forged or corrupted RUN, one per kind of damage, each refused with its own code (the
+ * session ends with it, after the refusal is reported for the log naming the author): nothing
+ * of the run is stored, not even the good entries before the bad one, and the store is as
+ * before. Then the undamaged run is taken. */
+static void
+test_forged_runs_refused_with_their_own_code(void **state)
+{
+    replica a, b, x;
+    uint8_t before[32], after[32];
+    static uint8_t buf[2 * PROTO_FRAME_MAX_BYTES], big[PROTO_BODY_MAX_BYTES + 1];
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    replica_new(&x, 2);
+    append(&a, 0); /* seq 1 key, 2 */
+    append(&x, 0);
+    assert_true(meet(&a, &b, -1, 64 * 1024, NULL));
+    for (uint32_t i = 0; i < 5; i++)
+        append(&a, 10 + i); /* 3..7: the run b lacks */
+    digest(&b, before);
+    store_run run, other;
+    assert_int_equal(store_log_read(a.db, a.id->pk, 3, 100, &run), OP_OK);
+    assert_int_equal(run.n, 5);
+    assert_int_equal(store_log_read(x.db, x.id->pk, 2, 1, &other), OP_OK);
+    assert_int_equal(other.n, 1);
+    randombytes_buf(big, sizeof big);
+    for (int f = 0; f < N_FORGERIES; f++) {
+        proto_run_item items[5];
+        uint8_t env[5][PROTO_ENVELOPE_MAX_BYTES];
+        size_t n = run.n;
+        for (size_t i = 0; i < n; i++) {
+            items[i] = run.items[i];
+            memcpy(env[i], run.items[i].env, run.items[i].env_len);
+            items[i].env = env[i];
+        }
+        uint8_t body[PROTO_BODY_MAX_BYTES];
+        switch (f) {
+        case BAD_SIG: /* the signature of the run's last entry, the one that is checked */
+            env[n - 1][items[n - 1].env_len - 1] ^= 0x01;
+            break;
+        case BAD_PREV: /* entry 2 of the run links to something else */
+            env[2][4 + 32 + 1 + 2 + 5] ^= 0x01; /* 0x99 01 c4 20 author(32) seq(1) c4 20 prev */
+            break;
+        case SEQ_GAP: /* entry 2 left out: 3, 4, 6, 7 */
+            memmove(&items[2], &items[3], 2 * sizeof items[0]);
+            n = 4;
+            break;
+        case TOO_BIG: /* a body over 64 KiB in the middle */
+            items[2].body = big;
+            items[2].body_len = sizeof big;
+            break;
+        case WRONG_AUTHOR: /* entry 2 is x's */
+            items[2] = other.items[0];
+            break;
+        case BAD_BODY: /* a byte of a body's ciphertext */
+            memcpy(body, items[2].body, items[2].body_len);
+            body[items[2].body_len - 1] ^= 0x80;
+            items[2].body = body;
+            break;
+        }
+        victim v;
+        victim_start(&v, &b);
+        size_t len = run_msg(items, n, buf, sizeof buf);
+        op_err e = agent_session_recv(v.s, buf, len, clock_ms);
+        if (e != forgery_code[f])
+            fail_msg("forgery %d: %s, want %s", f, op_errname(e), op_errname(forgery_code[f]));
+        if (f != TOO_BIG) { /* TOOBIG is refused by the message decoder, before any author */
+            assert_int_equal(v.refusals, 1);
+            assert_int_equal(v.refused_why, forgery_code[f]);
+        }
+        assert_int_equal(agent_session_stats_get(v.s)->entries_received, 0);
+        victim_end(&v);
+        assert_int_equal(count_entries(&b), 2);
+        digest(&b, after);
+        assert_memory_equal(before, after, 32);
+    }
+    /* the run as written is taken */
+    victim v;
+    victim_start(&v, &b);
+    size_t len = run_msg(run.items, run.n, buf, sizeof buf);
+    assert_int_equal(agent_session_recv(v.s, buf, len, clock_ms), OP_OK);
+    assert_int_equal(agent_session_stats_get(v.s)->entries_received, 5);
+    victim_end(&v);
+    store_run_free(&run);
+    store_run_free(&other);
+    replica_close(&a);
+    replica_close(&b);
+    replica_close(&x);
+    teardown(NULL);
+}
+
+/* A peer whose runs of an author keep starting past what we hold, however often we answer WANT
+ * (a hole in its store, or a hostile peer): answered with WANT up to AGENT_SESSION_MAX_WANTS
+ * times with no progress, then refused with OP_E_GAP and acknowledged, and the session goes on
+ * (it looped for ever before). */
+static void
+test_gap_that_never_closes_is_refused(void **state)
+{
+    replica a, b;
+    static uint8_t buf[PROTO_FRAME_MAX_BYTES];
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    append(&a, 0);
+    assert_true(meet(&a, &b, -1, 64 * 1024, NULL)); /* b holds 1..2 */
+    for (uint32_t i = 0; i < 6; i++)
+        append(&a, 10 + i); /* 3..8 */
+    store_run run;
+    assert_int_equal(store_log_read(a.db, a.id->pk, 5, 100, &run), OP_OK); /* 5..8: 3, 4 lost */
+    size_t len = run_msg(run.items, run.n, buf, sizeof buf);
+    victim v;
+    victim_start(&v, &b);
+    for (int i = 0; i < AGENT_SESSION_MAX_WANTS; i++) {
+        assert_int_equal(agent_session_recv(v.s, buf, len, clock_ms), OP_OK);
+        assert_int_equal(last_sent_type(&v), PROTO_MSG_WANT);
+        assert_int_equal(v.refusals, 0);
+    }
+    assert_int_equal(agent_session_recv(v.s, buf, len, clock_ms), OP_OK);
+    assert_int_equal(last_sent_type(&v), PROTO_MSG_ACK);
+    assert_int_equal(v.refusals, 1);
+    assert_int_equal(v.refused_why, OP_E_GAP);
+    assert_int_equal(agent_session_recv(v.s, buf, len, clock_ms), OP_OK); /* still refused */
+    assert_int_equal(last_sent_type(&v), PROTO_MSG_ACK);
+    assert_int_equal(count_entries(&b), 2);
+    victim_end(&v);
+
+    /* Progress in between (seq 3 arrives) starts the count again: runs in flight past a gap
+     * while the missing ones come are not a reason to refuse. */
+    store_run three;
+    static uint8_t buf3[PROTO_FRAME_MAX_BYTES];
+    assert_int_equal(store_log_read(a.db, a.id->pk, 3, 1, &three), OP_OK);
+    size_t len3 = run_msg(three.items, three.n, buf3, sizeof buf3);
+    victim_start(&v, &b);
+    for (int i = 0; i < AGENT_SESSION_MAX_WANTS; i++)
+        assert_int_equal(agent_session_recv(v.s, buf, len, clock_ms), OP_OK);
+    assert_int_equal(agent_session_recv(v.s, buf3, len3, clock_ms), OP_OK);
+    assert_int_equal(last_sent_type(&v), PROTO_MSG_ACK);
+    assert_int_equal(count_entries(&b), 3);
+    for (int i = 0; i < AGENT_SESSION_MAX_WANTS; i++) {
+        assert_int_equal(agent_session_recv(v.s, buf, len, clock_ms), OP_OK);
+        assert_int_equal(last_sent_type(&v), PROTO_MSG_WANT);
+    }
+    assert_int_equal(v.refusals, 0);
+    assert_int_equal(agent_session_recv(v.s, buf, len, clock_ms), OP_OK);
+    assert_int_equal(v.refusals, 1);
+    victim_end(&v);
+    store_run_free(&three);
+    store_run_free(&run);
+    replica_close(&a);
+    replica_close(&b);
+    teardown(NULL);
+}
+
 static void
 test_property_random_meetings(void **state)
 {
@@ -484,6 +792,9 @@ main(void)
         cmocka_unit_test(test_relay_carries_what_it_cannot_read),
         cmocka_unit_test(test_revoked_runs_are_recorded),
         cmocka_unit_test(test_fork_refused_and_meeting_ends),
+        cmocka_unit_test(test_replayed_session_and_batch_are_idempotent),
+        cmocka_unit_test(test_forged_runs_refused_with_their_own_code),
+        cmocka_unit_test(test_gap_that_never_closes_is_refused),
         cmocka_unit_test(test_property_random_meetings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -587,7 +587,7 @@ upgrade_from_schema_2_keeps_the_epoch(void **state)
                         "DROP INDEX kpi_values_kpi_at; DROP INDEX entries_ahead;"
                         "CREATE INDEX kpi_values_kpi_at ON kpi_values(kpi, at);"
                         "DROP TRIGGER checkins_counted; DROP TRIGGER checkins_uncounted;"
-                        "DROP TABLE checkin_counts; DROP TABLE refusals;"
+                        "DROP TABLE checkin_counts; DROP TABLE refusals; DROP TABLE erased;"
                         "ALTER TABLE authors DROP COLUMN live_at;"
                         "PRAGMA user_version = 2;");
     tu_node_reopen_db(&w);
@@ -832,6 +832,45 @@ ingest_gap_stores_nothing(void **state)
     tu_node_close(&a);
 }
 
+/* TESTING C16: once a key is revoked (its laptop may be in a thief's hands), nothing new is
+ * sealed to it: feedback to it is OP_E_REVOKED, nothing is stored, and the epoch kept for the
+ * readers that include it is never used again (the regular epoch never included it). */
+static void
+nothing_new_sealed_to_a_revoked_key(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node o, ann;
+    store_appended fb;
+    tu_node_open(&o, f->dir, "office");
+    tu_node_open(&ann, f->dir, "ann");
+    OK(store_db_meta_put_blob(o.db, "office_key", o.id->pk, 32));
+    proto_body b;
+    proto_body_init(&b, PROTO_KIND_FEEDBACK);
+    memcpy(b.who, ann.id->pk, 32);
+    b.has_who = true;
+    b.text = strdup("before");
+    OK(store_log_append_to(o.db, o.rd, o.id, &b, ann.id->pk, T0, &fb)); /* 1 key, 2 */
+    assert_int_equal(fb.seq, 2);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(store_db_handle(o.db),
+                                        "INSERT INTO members(key, role, revoked_after)"
+                                        " VALUES(?, 'worker', 3)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_blob(st, 1, ann.id->pk, 32, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    int64_t n = count(&o, "SELECT count(*) FROM entries");
+    EXPECT(OP_E_REVOKED, store_log_append_to(o.db, o.rd, o.id, &b, ann.id->pk, T0 + 1, &fb));
+    assert_int_equal(count(&o, "SELECT count(*) FROM entries"), n);
+    proto_body_fini(&b);
+    OK(tu_checkin(&o, "regular", T0 + 2, &fb)); /* its own epoch: not sealed to ann */
+    assert_int_equal(count(&o, "SELECT count(*) FROM entries"), n + 2);
+    assert_clean(&o);
+    tu_node_close(&o);
+    tu_node_close(&ann);
+}
+
 /*
  * A second device with the same key (the identity file copied) writes a different seq 2 after
  * both share seq 1: a fork. B keeps the entry it held, records the other as evidence, and a
@@ -868,6 +907,7 @@ ingest_fork_and_broken_chain(void **state)
 
     EXPECT(OP_E_FORK, tu_copy(&a2, &b, a.id->pk, 1, 100, &ing, &bad));
     assert_int_equal(bad, 1);
+    assert_true(ing.evidence);
     assert_int_equal(ing.stored, 0);
     assert_int_equal(ing.already, 1);
     assert_int_equal(count(&b, "SELECT count(*) FROM forks"), 1);
@@ -904,6 +944,7 @@ ingest_fork_and_broken_chain(void **state)
     for (int k = 0; k < 2; k++) {
         EXPECT(OP_E_CHAIN, tu_copy(&a2, &b, a.id->pk, 3, 100, &ing, &bad));
         assert_int_equal(bad, 0);
+        assert_true(ing.evidence); /* a signed second log: a fork, not a forgery */
         assert_int_equal(ing.stored, 0);
         assert_int_equal(count(&b, "SELECT count(*) FROM entries"), 2);
         assert_int_equal(tu_head(&b, a.id->pk), 2);
@@ -979,6 +1020,7 @@ ingest_refuses_damaged_runs_whole(void **state)
     copy = flip_env(&run, 1, run.items[1].env_len - 3);
     EXPECT(OP_E_CHAIN, store_log_ingest(b.db, b.rd, run.items, run.n, T0, &ing, &bad));
     assert_int_equal(bad, 2);
+    assert_false(ing.evidence); /* broken inside the run: corrupted, not a fork */
     NOTHING_STORED();
     free(copy);
     store_run_free(&run);
@@ -1437,6 +1479,7 @@ main(void)
         T(busy_append_stores_nothing),
         T(office_key_is_a_reader),
         T(feedback_sealed_to_addressee_only),
+        T(nothing_new_sealed_to_a_revoked_key),
         T(upgrade_from_schema_2_keeps_the_epoch),
         T(read_returns_exact_bytes),
         T(read_with_max_size_max),
