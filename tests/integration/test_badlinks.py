@@ -95,7 +95,10 @@ class BadLinks(net.IntegTest):
                          "%d of the worker's entries, e.g. %s; office log:\n%s" % (
                              len(missing), sorted(missing)[:3],
                              "\n".join(office.agent.lines(mark)[-12:])))
-        self.assert_same_hashes([office, w])
+        # The worker's entries, byte for byte (the office may since have written a receipt the
+        # worker has not fetched: that is not a difference this test is about).
+        wh, oh = w.hashes(), office.hashes()
+        self.assertEqual({k: oh.get(k) for k in wh}, wh, "office and worker differ in hashes")
         office.verify()
         w.verify()
 
