@@ -51,7 +51,10 @@ class Refusals(net.IntegTest):
         b.agent.wait_log(r"REVOKED", 10, "B logs why")
         self.assertFalse(any(k == r.key and s > 2 for k, s in set(b.pairs()) - b_before),
                          "B stored R's entries written after the revocation")
-        self.assertEqual(set(b.pairs()), b_before)
+        # Only R's entries are pinned: B's agent also syncs with the office meanwhile, and may
+        # receive its receipts (seen under the slow coverage build).
+        self.assertEqual({p for p in b.pairs() if p[0] == r.key},
+                         {p for p in b_before if p[0] == r.key})
         for n in (office, b):
             n.stop()
             n.verify()

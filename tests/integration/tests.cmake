@@ -23,7 +23,8 @@ elseif(TARGET outpost AND TARGET outpostd AND TARGET outpost-bench)
       sync_once 180
       signals 180
       refusals 120
-      bench_office 120)
+      bench_office 120
+      outpostd_args 120)
   while(op_integ_tests)
     list(POP_FRONT op_integ_tests name timeout)
     add_test(NAME integration.${name}

@@ -1,1 +1,2 @@
 op_unit_test(agent session)
+op_unit_test(agent node)

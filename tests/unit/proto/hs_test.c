@@ -1,6 +1,7 @@
 /* hs_test.c — the handshake of proto/hs.h: completes between two honest parties with matching
  * keys, and fails for a stranger, a tampered or replayed message, a swapped key (MITM), a
- * downgraded version, and an unexpected peer. */
+ * downgraded version, an unexpected peer, and a low-order (all-zero) ephemeral; a write into a
+ * short buffer is refused without losing the step. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -243,6 +244,71 @@ test_wrong_sizes_and_order(void **state)
     proto_hs_free(h);
 }
 
+/* A write into a buffer one byte short is refused and leaves the step where it was: the same
+ * write with room goes on, and the handshake completes with matching keys. */
+static void
+test_short_buffers_then_retry(void **state)
+{
+    proto_hs *hi, *hr;
+    wire w;
+    size_t n;
+    proto_hs_result ri, rr;
+    (void)state;
+    assert_int_equal(proto_hs_new(true, netkey, alice.sk, bob.pk, &hi), OP_OK);
+    assert_int_equal(proto_hs_new(false, netkey, bob.sk, NULL, &hr), OP_OK);
+    assert_int_equal(proto_hs_write(hi, w.m1, sizeof w.m1 - 1, &n), OP_E_TOOBIG);
+    assert_int_equal(n, 0);
+    assert_int_equal(proto_hs_write(hi, w.m1, sizeof w.m1, &n), OP_OK);
+    assert_int_equal(proto_hs_read(hr, w.m1, n), OP_OK);
+    assert_int_equal(proto_hs_write(hr, w.m2, sizeof w.m2 - 1, &n), OP_E_TOOBIG);
+    assert_int_equal(n, 0);
+    assert_int_equal(proto_hs_write(hr, w.m2, sizeof w.m2, &n), OP_OK);
+    assert_int_equal(proto_hs_read(hi, w.m2, n), OP_OK);
+    assert_int_equal(proto_hs_write(hi, w.m3, sizeof w.m3 - 1, &n), OP_E_TOOBIG);
+    assert_int_equal(n, 0);
+    assert_int_equal(proto_hs_write(hi, w.m3, sizeof w.m3, &n), OP_OK);
+    assert_int_equal(proto_hs_read(hr, w.m3, n), OP_OK);
+    assert_int_equal(proto_hs_get(hi, &ri), OP_OK);
+    assert_int_equal(proto_hs_get(hr, &rr), OP_OK);
+    assert_memory_equal(ri.tx, rr.rx, 32);
+    assert_memory_equal(ri.rx, rr.tx, 32);
+    /* done: nothing more to write or read */
+    assert_int_equal(proto_hs_write(hi, w.m1, sizeof w.m1, &n), OP_E_HANDSHAKE);
+    assert_int_equal(proto_hs_read(hr, w.m3, sizeof w.m3), OP_E_HANDSHAKE);
+    proto_hs_free(hi);
+    proto_hs_free(hr);
+}
+
+/* An insider (who holds the network key) sends the all-zero X25519 point as its ephemeral, so
+ * that the shared secret would be known to anyone: each side refuses it, as responder in
+ * message 1 and as initiator in message 2. */
+static void
+test_low_order_ephemeral_refused(void **state)
+{
+    proto_hs *h;
+    wire w;
+    size_t n;
+    uint8_t mac_in[64];
+    (void)state;
+    assert_int_equal(proto_hs_new(false, netkey, bob.sk, NULL, &h), OP_OK);
+    memset(w.m1, 0, sizeof w.m1);
+    w.m1[0] = PROTO_HS_VERSION;
+    crypto_auth(w.m1 + 33, w.m1, 33, netkey); /* a valid HMAC: only the point is wrong */
+    assert_int_equal(proto_hs_read(h, w.m1, sizeof w.m1), OP_E_HANDSHAKE);
+    assert_int_equal(proto_hs_write(h, w.m2, sizeof w.m2, &n), OP_E_HANDSHAKE); /* says nothing */
+    proto_hs_free(h);
+
+    assert_int_equal(proto_hs_new(true, netkey, alice.sk, NULL, &h), OP_OK);
+    assert_int_equal(proto_hs_write(h, w.m1, sizeof w.m1, &n), OP_OK);
+    memset(w.m2, 0, sizeof w.m2);
+    memcpy(mac_in + 32, w.m1 + 1, 32); /* eR (zero) || eI */
+    memset(mac_in, 0, 32);
+    crypto_auth(w.m2 + 32, mac_in, 64, netkey);
+    assert_int_equal(proto_hs_read(h, w.m2, sizeof w.m2), OP_E_HANDSHAKE);
+    assert_int_equal(proto_hs_write(h, w.m3, sizeof w.m3, &n), OP_E_HANDSHAKE);
+    proto_hs_free(h);
+}
+
 int
 main(void)
 {
@@ -259,6 +325,8 @@ main(void)
         cmocka_unit_test(test_replay),
         cmocka_unit_test(test_mitm_ephemeral_swap),
         cmocka_unit_test(test_wrong_sizes_and_order),
+        cmocka_unit_test(test_short_buffers_then_retry),
+        cmocka_unit_test(test_low_order_ephemeral_refused),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

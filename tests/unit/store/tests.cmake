@@ -1,4 +1,4 @@
 # store/ unit tests: one cmocka executable per source file (STYLE §7).
-foreach(file db keyfile log reader verify member view)
+foreach(file db keyfile log reader verify member view have)
   op_unit_test(store ${file})
 endforeach()
