@@ -516,19 +516,18 @@ on_accept(uv_stream_t *server, int status)
 static op_err
 listen_on(agent_node *n, const char *spec)
 {
-    char host[256] = "0.0.0.0";
-    int port = AGENT_DEFAULT_PORT;
+    char host[256];
     struct sockaddr_storage ss;
     const char *colon = strrchr(spec, ':');
-    if (colon) {
-        size_t hl = (size_t)(colon - spec);
-        if (hl >= sizeof host)
-            return OP_E_INVAL;
+    /* HOST:PORT, both there, the port in digits. Before, "127.0.0.1" (no colon) listened on
+     * 0.0.0.0:7420 and "127.0.0.1:x" on a random port: not what the user meant. */
+    size_t hl = colon ? (size_t)(colon - spec) : 0, pl = colon ? strlen(colon + 1) : 0;
+    int port = pl >= 1 && pl <= 5 && strspn(colon + 1, "0123456789") == pl ? atoi(colon + 1) : -1;
+    if (hl > 0 && hl < sizeof host) {
         memcpy(host, spec, hl);
         host[hl] = '\0';
-        port = atoi(colon + 1);
     }
-    if (port < 0 || port > 65535 ||
+    if (hl == 0 || hl >= sizeof host || port < 0 || port > 65535 ||
         (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
          uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)) {
         agent_log("cannot listen on '%s': give HOST:PORT with a numeric address", spec);
@@ -664,17 +663,19 @@ ctl_open(agent_node *n)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", n->opt.dir, AGENT_CTL_SOCKET);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    /* libuv 1.44 cuts a longer path short and binds there, beside DIR: the CLI could not find
+     * the socket, and a second agent on DIR would not see the first. */
+    if (strlen(path) >= sizeof sa.sun_path) {
+        agent_log("the path %s is too long for a control socket", path);
+        return OP_E_INVAL;
+    }
     uv_pipe_init(n->loop, &n->ctl, 0);
     n->ctl.data = n;
     n->ctl_open = true;
     int rc = uv_pipe_bind(&n->ctl, path);
     if (rc == UV_EADDRINUSE) {
         /* A socket file is there: an agent that is alive, or one that died without cleaning. */
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(path) >= sizeof sa.sun_path) {
-            agent_log("the path %s is too long for a control socket", path);
-            return OP_E_INVAL;
-        }
         memcpy(sa.sun_path, path, strlen(path) + 1);
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         bool alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
@@ -693,6 +694,7 @@ ctl_open(agent_node *n)
         agent_log("cannot open the control socket %s: %s", path, uv_strerror(rc));
         return OP_E_IO;
     }
+    n->ctl_bound = true;
     return OP_OK;
 }
 
@@ -851,7 +853,10 @@ agent_node_stop(agent_node *n, const char *why)
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", n->opt.dir, AGENT_CTL_SOCKET);
         uv_close((uv_handle_t *)&n->ctl, noop_close);
-        unlink(path);
+        /* Not if the socket is another agent's: refused as a second agent (OP_E_BUSY), this
+         * one removed the live agent's socket, and the CLI could no longer reach it. */
+        if (n->ctl_bound)
+            unlink(path);
     }
     for (int i = 0; i < 3; i++)
         if (uv_is_active((uv_handle_t *)&n->sig[i]) || n->sig[i].data)

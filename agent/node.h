@@ -63,6 +63,7 @@ typedef struct agent_node {
     bool listening;
     uv_pipe_t ctl;
     bool ctl_open;
+    bool ctl_bound; /* the socket file is ours (listening): removed on stop, and only then */
     uv_signal_t sig[3];
     uv_timer_t tick; /* dialing, backoff, flushing */
     agent_conn *conns;

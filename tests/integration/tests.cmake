@@ -26,7 +26,8 @@ elseif(TARGET outpost AND TARGET outpostd AND TARGET outpost-bench)
       bench_office 120
       clockskew 180
       seclink 300
-      security_log 300)
+      security_log 300
+      outpostd_args 120)
   while(op_integ_tests)
     list(POP_FRONT op_integ_tests name timeout)
     add_test(NAME integration.${name}

@@ -8,6 +8,10 @@
  * fault is a cut); replicas are closed and reopened between meetings (a crash keeps what was
  * committed). After a final round of clean meetings every replica must hold exactly the union
  * of all entries: same heads, same entry hashes. SEEDS=N runs more seeds (long mode).
+ *
+ * Then one session against scripted messages: PING gets PONG, garbage ends the session, live
+ * pushes merge into one job, entries near the body limit are cut into RUNs that fit a frame,
+ * and a RUN past a gap is answered with WANT, which the sender honours.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -782,6 +786,252 @@ test_property_random_meetings(void **state)
     }
 }
 
+/* ---- one session against a script: what it answers to single messages ---- */
+
+/* Decodes every message q holds from `from` on; counts by type, and the entries of RUNs of
+ * author (their seqs must run on without a gap from *next). */
+static void
+scan_runs(msgq *q, size_t from, const uint8_t *author, uint64_t *next, size_t *runs)
+{
+    for (size_t i = from; i < q->n; i++) {
+        proto_msg m;
+        assert_int_equal(proto_msg_decode(q->msgs[i], q->lens[i], &m), OP_OK);
+        assert_true(q->lens[i] <= PROTO_FRAME_MAX_BYTES);
+        if (m.type == PROTO_MSG_RUN) {
+            (*runs)++;
+            for (size_t k = 0; k < m.n_items; k++) {
+                proto_envelope e;
+                assert_int_equal(proto_envelope_decode(m.items[k].env, m.items[k].env_len, &e),
+                                 OP_OK);
+                assert_memory_equal(e.author, author, PROTO_KEY_BYTES);
+                assert_int_equal(e.seq, *next);
+                (*next)++;
+            }
+        }
+        proto_msg_free(&m);
+    }
+}
+
+/* PING is answered with PONG carrying its nonce; PONG is taken silently; bytes that are no
+ * message end the session with the decoder's code, and do not count as a message. */
+static void
+test_ping_pong_and_garbage(void **state)
+{
+    replica a;
+    msgq q = {0};
+    agent_session *s;
+    agent_session_io io = {.ctx = &q, .send = q_send};
+    uint8_t buf[64];
+    proto_wbuf w;
+    proto_msg m;
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    assert_int_equal(agent_session_new(a.db, a.rd, &io, &s), OP_OK);
+    assert_int_equal(agent_session_start(s, clock_ms), OP_OK);
+    assert_int_equal(q.n, 1); /* HELLO */
+
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(proto_msg_simple(&w, PROTO_MSG_PING, 123456789), OP_OK);
+    assert_int_equal(agent_session_recv(s, buf, w.len, clock_ms), OP_OK);
+    assert_int_equal(q.n, 2);
+    assert_int_equal(proto_msg_decode(q.msgs[1], q.lens[1], &m), OP_OK);
+    assert_int_equal(m.type, PROTO_MSG_PONG);
+    assert_int_equal(m.nonce, 123456789);
+    proto_msg_free(&m);
+
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(proto_msg_simple(&w, PROTO_MSG_PONG, 5), OP_OK);
+    assert_int_equal(agent_session_recv(s, buf, w.len, clock_ms), OP_OK);
+    assert_int_equal(q.n, 2); /* nothing answers a PONG */
+    assert_int_equal(agent_session_stats_get(s)->msgs_in, 2);
+
+    const uint8_t junk[] = {0x92, 0x63, 0x01};      /* [99, 1]: no such message */
+    const uint8_t cut[] = {0x93, 0x01, 0x01};       /* an array of 3 with 2 elements */
+    assert_int_not_equal(agent_session_recv(s, junk, sizeof junk, clock_ms), OP_OK);
+    assert_int_not_equal(agent_session_recv(s, cut, sizeof cut, clock_ms), OP_OK);
+    assert_int_not_equal(agent_session_recv(s, junk, 0, clock_ms), OP_OK);
+    assert_int_equal(agent_session_stats_get(s)->msgs_in, 2);
+    assert_int_equal(q.n, 2);
+    assert_false(agent_session_synced(s));
+
+    agent_session_free(s);
+    q_free(&q);
+    replica_close(&a);
+    teardown(NULL);
+}
+
+/* Live pushes of one author merge into one job that covers both ranges; an empty or reversed
+ * range queues nothing; a push of entries not held here sends nothing and ends its job. */
+static void
+test_push_merges_ranges(void **state)
+{
+    replica a;
+    msgq q = {0};
+    agent_session *s;
+    agent_session_io io = {.ctx = &q, .send = q_send};
+    uint8_t stranger[PROTO_KEY_BYTES];
+    bool more;
+    size_t runs = 0;
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    for (uint32_t i = 0; i < 10; i++)
+        append(&a, i); /* seq 1 is the key entry, 2..11 check-ins */
+    assert_int_equal(agent_session_new(a.db, a.rd, &io, &s), OP_OK);
+    assert_int_equal(agent_session_push(s, a.id->pk, 0, 4), OP_OK);
+    assert_int_equal(agent_session_push(s, a.id->pk, 7, 6), OP_OK);
+    assert_int_equal(agent_session_pump(s, 1 << 20, &more), OP_OK);
+    assert_false(more);
+    assert_int_equal(q.n, 0); /* nothing queued, and not reconciled: no DONE either */
+
+    assert_int_equal(agent_session_push(s, a.id->pk, 5, 6), OP_OK);
+    assert_int_equal(agent_session_push(s, a.id->pk, 3, 8), OP_OK); /* widens both ends */
+    assert_int_equal(agent_session_push(s, a.id->pk, 4, 5), OP_OK); /* inside: no change */
+    memset(stranger, 0x5a, sizeof stranger);
+    assert_int_equal(agent_session_push(s, stranger, 1, 3), OP_OK);
+    assert_int_equal(agent_session_pump(s, 1 << 20, &more), OP_OK);
+    assert_false(more);
+    uint64_t next = 3;
+    scan_runs(&q, 0, a.id->pk, &next, &runs);
+    assert_int_equal(runs, 1);
+    assert_int_equal(next, 9); /* 3..8, each once */
+    assert_int_equal(q.n, 1);  /* the stranger's job sent nothing */
+    assert_int_equal(agent_session_stats_get(s)->entries_sent, 6);
+
+    agent_session_free(s);
+    q_free(&q);
+    replica_close(&a);
+    teardown(NULL);
+}
+
+/* Entries near the body limit: a RUN of all of them would not fit a frame, so each RUN is cut
+ * to fit; together they carry every entry once and in order. */
+static void
+test_big_entries_split_into_frames(void **state)
+{
+    replica a, b;
+    msgq q = {0};
+    agent_session *s;
+    agent_session_io io = {.ctx = &q, .send = q_send};
+    bool more;
+    size_t runs = 0;
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    char *text = malloc(PROTO_TEXT_MAX_BYTES + 1);
+    for (uint32_t i = 0; i < 40; i++) {
+        proto_body body;
+        store_appended ap;
+        proto_body_init(&body, PROTO_KIND_CHECKIN);
+        memset(text, 'a' + (int)(i % 26), PROTO_TEXT_MAX_BYTES);
+        text[PROTO_TEXT_MAX_BYTES] = '\0';
+        body.note = strdup(text);
+        body.energy = 3;
+        assert_int_equal(store_log_append(a.db, a.rd, a.id, &body, clock_ms++, &ap), OP_OK);
+        proto_body_fini(&body);
+    }
+    free(text);
+    assert_int_equal(agent_session_new(a.db, a.rd, &io, &s), OP_OK);
+    assert_int_equal(agent_session_push(s, a.id->pk, 1, 41), OP_OK);
+    assert_int_equal(agent_session_pump(s, 1, &more), OP_OK); /* one frame, then stop */
+    assert_true(more);
+    assert_int_equal(q.n, 1);
+    while (more)
+        assert_int_equal(agent_session_pump(s, 1 << 20, &more), OP_OK);
+    uint64_t next = 1;
+    scan_runs(&q, 0, a.id->pk, &next, &runs);
+    assert_int_equal(next, 42);
+    assert_true(runs >= 3); /* 40 x ~4 KiB sealed do not fit in fewer 64 KiB frames */
+    /* and the receiver takes them all */
+    msgq back = {0};
+    agent_session *r;
+    agent_session_io rio = {.ctx = &back, .send = q_send};
+    assert_int_equal(agent_session_new(b.db, b.rd, &rio, &r), OP_OK);
+    for (size_t i = 0; i < q.n; i++)
+        assert_int_equal(agent_session_recv(r, q.msgs[i], q.lens[i], clock_ms), OP_OK);
+    assert_int_equal(count_entries(&b), 41);
+    assert_int_equal(back.n, runs); /* every RUN answered (ACK) */
+    agent_session_free(r);
+    q_free(&back);
+    agent_session_free(s);
+    q_free(&q);
+    replica_close(&a);
+    replica_close(&b);
+    teardown(NULL);
+}
+
+/* A RUN that starts past what the receiver holds (a gap) stores nothing and is answered with
+ * WANT from the receiver's head + 1; the sender, given that WANT, queues the author from there
+ * to its head, and the runs it then sends fill the gap. A WANT for an author the sender does
+ * not hold queues nothing. */
+static void
+test_gap_answered_with_want(void **state)
+{
+    replica a, b;
+    msgq to_a = {0}, to_b = {0};
+    agent_session *sa, *sb;
+    agent_session_io ia = {.ctx = &to_b, .send = q_send}, ib = {.ctx = &to_a, .send = q_send};
+    store_run run;
+    proto_wbuf w;
+    proto_msg m;
+    bool more;
+    static uint8_t msg[PROTO_FRAME_MAX_BYTES];
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    for (uint32_t i = 0; i < 10; i++)
+        append(&a, i);
+    assert_int_equal(agent_session_new(a.db, a.rd, &ia, &sa), OP_OK);
+    assert_int_equal(agent_session_new(b.db, b.rd, &ib, &sb), OP_OK);
+
+    assert_int_equal(store_log_read(a.db, a.id->pk, 5, 3, &run), OP_OK);
+    assert_int_equal(run.n, 3);
+    proto_wbuf_init(&w, msg, sizeof msg);
+    assert_int_equal(proto_msg_run(&w, run.items, run.n), OP_OK);
+    store_run_free(&run);
+    assert_int_equal(agent_session_recv(sb, msg, w.len, clock_ms), OP_OK);
+    assert_int_equal(count_entries(&b), 0);
+    assert_int_equal(to_a.n, 1);
+    assert_int_equal(proto_msg_decode(to_a.msgs[0], to_a.lens[0], &m), OP_OK);
+    assert_int_equal(m.type, PROTO_MSG_WANT);
+    assert_memory_equal(m.author, a.id->pk, PROTO_KEY_BYTES);
+    assert_int_equal(m.seq, 1);
+    proto_msg_free(&m);
+
+    /* a WANT of someone a does not hold: nothing to send */
+    uint8_t stranger[PROTO_KEY_BYTES];
+    memset(stranger, 0x33, sizeof stranger);
+    proto_wbuf_init(&w, msg, sizeof msg);
+    assert_int_equal(proto_msg_want(&w, stranger, 1), OP_OK);
+    assert_int_equal(agent_session_recv(sa, msg, w.len, clock_ms), OP_OK);
+    assert_int_equal(agent_session_pump(sa, 1 << 20, &more), OP_OK);
+    assert_false(more);
+    assert_int_equal(to_b.n, 0);
+
+    assert_int_equal(agent_session_recv(sa, to_a.msgs[0], to_a.lens[0], clock_ms), OP_OK);
+    assert_int_equal(agent_session_pump(sa, 1 << 20, &more), OP_OK);
+    assert_false(more);
+    uint64_t next = 1;
+    size_t runs = 0;
+    scan_runs(&to_b, 0, a.id->pk, &next, &runs);
+    assert_int_equal(next, 12); /* 1..11: the key entry and ten check-ins */
+    for (size_t i = 0; i < to_b.n; i++)
+        assert_int_equal(agent_session_recv(sb, to_b.msgs[i], to_b.lens[i], clock_ms), OP_OK);
+    assert_int_equal(count_entries(&b), 11);
+    assert_int_equal(agent_session_stats_get(sb)->entries_received, 11);
+
+    agent_session_free(sa);
+    agent_session_free(sb);
+    q_free(&to_a);
+    q_free(&to_b);
+    replica_close(&a);
+    replica_close(&b);
+    teardown(NULL);
+}
+
 int
 main(void)
 {
@@ -796,6 +1046,10 @@ main(void)
         cmocka_unit_test(test_forged_runs_refused_with_their_own_code),
         cmocka_unit_test(test_gap_that_never_closes_is_refused),
         cmocka_unit_test(test_property_random_meetings),
+        cmocka_unit_test(test_ping_pong_and_garbage),
+        cmocka_unit_test(test_push_merges_ranges),
+        cmocka_unit_test(test_big_entries_split_into_frames),
+        cmocka_unit_test(test_gap_answered_with_want),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,2 +1,3 @@
 op_unit_test(agent session)
 op_unit_test(agent link)
+op_unit_test(agent node)

@@ -193,6 +193,56 @@ test_foreign_tags_refused(void **state)
     assert_int_equal(at, 5);
 }
 
+/* The receiver refuses: any frame after the final one; an output buffer too small for the
+ * message (without consuming the frame, so a retry with room works); a frame that
+ * authenticates but carries a secretstream tag we never send (PUSH, REKEY). */
+static void
+test_open_refusals(void **state)
+{
+    rec r;
+    proto_stream rx;
+    uint8_t out[PROTO_FRAME_MAX_BYTES];
+    size_t len;
+    bool final;
+    (void)state;
+    record(&r);
+    assert_int_equal(proto_stream_pull_init(&rx, r.key, r.header), OP_OK);
+    assert_int_equal(proto_stream_open(&rx, r.frames[0], r.lens[0], out, 9, &len, &final),
+                     OP_E_TOOBIG); /* frame 0 holds 10 bytes */
+    assert_int_equal(len, 0);
+    for (int i = 0; i < NFRAMES; i++) {
+        assert_int_equal(proto_stream_open(&rx, r.frames[i], r.lens[i], out, 10 + (size_t)i, &len,
+                                           &final),
+                         OP_OK);
+        assert_int_equal(final, i == NFRAMES - 1);
+    }
+    assert_int_equal(proto_stream_open(&rx, r.frames[0], r.lens[0], out, sizeof out, &len, &final),
+                     OP_E_INVAL);
+    assert_false(final);
+
+    static const unsigned char tags[] = {crypto_secretstream_xchacha20poly1305_TAG_PUSH,
+                                         crypto_secretstream_xchacha20poly1305_TAG_REKEY};
+    for (size_t t = 0; t < sizeof tags; t++) {
+        crypto_secretstream_xchacha20poly1305_state st;
+        uint8_t key[32], header[PROTO_FRAME_HEADER_BYTES], frame[4 + 3 + 64];
+        randombytes_buf(key, sizeof key);
+        assert_int_equal(crypto_secretstream_xchacha20poly1305_init_push(&st, header, key), 0);
+        size_t clen = 3 + crypto_secretstream_xchacha20poly1305_ABYTES;
+        frame[0] = 0;
+        frame[1] = 0;
+        frame[2] = (uint8_t)(clen >> 8);
+        frame[3] = (uint8_t)clen;
+        assert_int_equal(crypto_secretstream_xchacha20poly1305_push(
+                             &st, frame + 4, NULL, (const uint8_t *)"abc", 3, NULL, 0, tags[t]),
+                         0);
+        assert_int_equal(proto_stream_pull_init(&rx, key, header), OP_OK);
+        assert_int_equal(proto_stream_open(&rx, frame, 4 + clen, out, sizeof out, &len, &final),
+                         OP_E_MALFORMED);
+        assert_int_equal(len, 0);
+        assert_false(final);
+    }
+}
+
 int
 main(void)
 {
@@ -206,6 +256,7 @@ main(void)
         cmocka_unit_test(test_peek),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_foreign_tags_refused),
+        cmocka_unit_test(test_open_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  * (test_c5_mitm_randomised; SEED=N picks the attacks, printed), C6 every other version byte
  * (test_c6_every_version), C17 1,000 handshakes give 4,000 distinct ephemeral and session keys
  * and a low-order ephemeral point is refused (test_c17_*). The attacker's side is written here
- * from the design in proto/README.md, with libsodium, so it is also a check of that text. */
+ * from the design in proto/README.md, with libsodium, so it is also a check of that text.
+ * Also: a write into a short buffer is refused without losing the step. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -679,6 +680,41 @@ test_c17_low_order_points(void **state)
     }
 }
 
+/* A write into a buffer one byte short is refused and leaves the step where it was: the same
+ * write with room goes on, and the handshake completes with matching keys. */
+static void
+test_short_buffers_then_retry(void **state)
+{
+    proto_hs *hi, *hr;
+    wire w;
+    size_t n;
+    proto_hs_result ri, rr;
+    (void)state;
+    assert_int_equal(proto_hs_new(true, netkey, alice.sk, bob.pk, &hi), OP_OK);
+    assert_int_equal(proto_hs_new(false, netkey, bob.sk, NULL, &hr), OP_OK);
+    assert_int_equal(proto_hs_write(hi, w.m1, sizeof w.m1 - 1, &n), OP_E_TOOBIG);
+    assert_int_equal(n, 0);
+    assert_int_equal(proto_hs_write(hi, w.m1, sizeof w.m1, &n), OP_OK);
+    assert_int_equal(proto_hs_read(hr, w.m1, n), OP_OK);
+    assert_int_equal(proto_hs_write(hr, w.m2, sizeof w.m2 - 1, &n), OP_E_TOOBIG);
+    assert_int_equal(n, 0);
+    assert_int_equal(proto_hs_write(hr, w.m2, sizeof w.m2, &n), OP_OK);
+    assert_int_equal(proto_hs_read(hi, w.m2, n), OP_OK);
+    assert_int_equal(proto_hs_write(hi, w.m3, sizeof w.m3 - 1, &n), OP_E_TOOBIG);
+    assert_int_equal(n, 0);
+    assert_int_equal(proto_hs_write(hi, w.m3, sizeof w.m3, &n), OP_OK);
+    assert_int_equal(proto_hs_read(hr, w.m3, n), OP_OK);
+    assert_int_equal(proto_hs_get(hi, &ri), OP_OK);
+    assert_int_equal(proto_hs_get(hr, &rr), OP_OK);
+    assert_memory_equal(ri.tx, rr.rx, 32);
+    assert_memory_equal(ri.rx, rr.tx, 32);
+    /* done: nothing more to write or read */
+    assert_int_equal(proto_hs_write(hi, w.m1, sizeof w.m1, &n), OP_E_HANDSHAKE);
+    assert_int_equal(proto_hs_read(hr, w.m3, sizeof w.m3), OP_E_HANDSHAKE);
+    proto_hs_free(hi);
+    proto_hs_free(hr);
+}
+
 int
 main(void)
 {
@@ -700,6 +736,7 @@ main(void)
         cmocka_unit_test(test_c6_every_version),
         cmocka_unit_test(test_c17_distinct_keys),
         cmocka_unit_test(test_c17_low_order_points),
+        cmocka_unit_test(test_short_buffers_then_retry),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

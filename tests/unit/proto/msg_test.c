@@ -1,6 +1,7 @@
 /* msg_test.c — sync messages (proto/msg.h): each type round-trips; every truncation, a
- * trailing byte, a wrong type, an unknown type, counts over the cap and a foreign version are
- * refused with their own codes. */
+ * trailing byte, a wrong element count and a wrong type in each field of each message, an
+ * unknown type, counts over the cap and a foreign version are refused with their own codes;
+ * the encoders refuse what no decoder would take. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +139,48 @@ test_heads_over_cap(void **state)
     assert_int_equal(proto_msg_decode((const uint8_t *)sb.data, sb.size, &m), OP_E_TOOBIG);
     proto_msg_free(&m);
     msgpack_sbuffer_destroy(&sb);
+    /* and a RUN of one entry more than the cap */
+    msgpack_sbuffer_init(&sb);
+    assert_int_equal(msgpack_pack_array(&pk, 2), 0);
+    assert_int_equal(msgpack_pack_uint64(&pk, PROTO_MSG_RUN), 0);
+    assert_int_equal(msgpack_pack_array(&pk, PROTO_MSG_MAX_ITEMS + 1), 0);
+    for (int i = 0; i < PROTO_MSG_MAX_ITEMS + 1; i++) {
+        assert_int_equal(msgpack_pack_array(&pk, 2), 0);
+        assert_int_equal(msgpack_pack_bin_with_body(&pk, key, 1), 0);
+        assert_int_equal(msgpack_pack_nil(&pk), 0);
+    }
+    assert_int_equal(proto_msg_decode((const uint8_t *)sb.data, sb.size, &m), OP_E_TOOBIG);
+    assert_int_equal(m.n_items, 0);
+    proto_msg_free(&m);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* The encoders refuse what no decoder would take, and write nothing then. */
+static void
+test_encoders_refuse(void **state)
+{
+    static uint8_t key[32];
+    static proto_head_ref heads[PROTO_MSG_MAX_ITEMS + 1];
+    static proto_run_item items[PROTO_MSG_MAX_ITEMS + 1];
+    proto_wbuf w;
+    (void)state;
+    for (size_t i = 0; i <= PROTO_MSG_MAX_ITEMS; i++) {
+        heads[i] = (proto_head_ref){.author = key, .seq = 1};
+        items[i] = (proto_run_item){.env = key, .env_len = 1};
+    }
+    proto_wbuf_init(&w, buf, sizeof buf);
+    assert_int_equal(proto_msg_heads(&w, PROTO_MSG_PING, 0, heads, 1), OP_E_INVAL);
+    assert_int_equal(proto_msg_heads(&w, PROTO_MSG_ACK, 0, heads, PROTO_MSG_MAX_ITEMS + 1),
+                     OP_E_INVAL);
+    assert_int_equal(proto_msg_run(&w, items, 0), OP_E_INVAL);
+    assert_int_equal(proto_msg_run(&w, items, PROTO_MSG_MAX_ITEMS + 1), OP_E_INVAL);
+    assert_int_equal(w.len, 0);
+    /* at the cap they fit (the buffer is large enough) and decode again */
+    proto_msg m;
+    assert_int_equal(proto_msg_heads(&w, PROTO_MSG_ACK, 0, heads, PROTO_MSG_MAX_ITEMS), OP_OK);
+    assert_int_equal(proto_msg_decode(buf, w.len, &m), OP_OK);
+    assert_int_equal(m.n_heads, PROTO_MSG_MAX_ITEMS);
+    proto_msg_free(&m);
 }
 
 static void
@@ -200,6 +243,9 @@ test_want(void **state)
     proto_msg_free(&m);
 }
 
+#define Z16 "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+#define Z32 Z16 Z16
+
 static void
 test_bad_shapes(void **state)
 {
@@ -221,6 +267,36 @@ test_bad_shapes(void **state)
         {"\x92\x04\x91\x92\xc0\xc0", 6, OP_E_TYPE},  /* envelope nil */
         {"\x92\x05\x91\x92\xc4\x01\x00\x01", 8, OP_E_MALFORMED}, /* author of 1 byte */
         {"\x92\x05\xdd\xff\xff\xff\xff", 7, OP_E_COUNT}, /* hostile count */
+        /* each message with the wrong number of elements, and a wrong type in each field */
+        {"\x92\x01\x01", 3, OP_E_MALFORMED},                      /* HELLO of 2 */
+        {"\x95\x01\xa1x\xc0\xc0\xc0", 7, OP_E_TYPE},            /* HELLO version "x" */
+        {"\x95\x01\x01\xc0\x00\x00", 6, OP_E_TYPE},             /* HELLO root nil */
+        {"\x95\x01\x01\xc4\x01\x00\x00\x00", 8, OP_E_MALFORMED}, /* HELLO root 1 byte */
+        {"\x95\x01\x01\xc4\x10" Z16 "\xc0\x00", 23, OP_E_TYPE},  /* HELLO authors nil */
+        {"\x95\x01\x01\xc4\x10" Z16 "\x00\xa0", 23, OP_E_TYPE},  /* HELLO clock "" */
+        {"\x91\x02", 2, OP_E_MALFORMED},                            /* BUCKETS alone */
+        {"\x92\x02\x90", 3, OP_E_TYPE},                            /* BUCKETS [] */
+        {"\x92\x03\x00", 3, OP_E_MALFORMED},                       /* HAVE of 2 */
+        {"\x93\x03\xc0\x90", 4, OP_E_TYPE},                        /* HAVE bucket nil */
+        {"\x93\x03\xcd\x01\x00\x90", 6, OP_E_MALFORMED},          /* HAVE bucket 256 */
+        {"\x93\x03\x00\xc0", 4, OP_E_TYPE},                        /* HAVE heads nil */
+        {"\x91\x05", 2, OP_E_MALFORMED},                            /* ACK alone */
+        {"\x92\x05\x91\xc0", 4, OP_E_TYPE},                        /* ACK head nil */
+        {"\x92\x05\x91\x92\xc0\x01", 6, OP_E_TYPE},                /* ACK author nil */
+        {"\x92\x05\x91\x92\xc4\x20" Z32 "\xc0", 39, OP_E_TYPE},   /* ACK seq nil */
+        {"\x92\x05\x91\x93\xc4\x20" Z32 "\x01\x01", 40, OP_E_MALFORMED}, /* head of 3 */
+        {"\x91\x04", 2, OP_E_MALFORMED},                            /* RUN alone */
+        {"\x92\x04\xc0", 3, OP_E_TYPE},                            /* RUN items nil */
+        {"\x92\x04\x91\xc0", 4, OP_E_TYPE},                        /* RUN item nil */
+        {"\x92\x04\x91\x92\xc4\x01\x00\x01", 8, OP_E_TYPE},      /* RUN body 1 */
+        {"\x92\x04\x91\x92\xc4\x01\x00\xa1x", 9, OP_E_TYPE},     /* RUN body "x" */
+        {"\x92\x06\xa1x", 4, OP_E_TYPE},                           /* PING nonce "x" */
+        {"\x93\x07\x01\x01", 4, OP_E_MALFORMED},                   /* PONG of 3 */
+        {"\x92\x09\xc4\x20" Z32, 36, OP_E_MALFORMED},              /* WANT without seq */
+        {"\x93\x09\xc0\x01", 4, OP_E_TYPE},                        /* WANT author nil */
+        {"\x93\x09\xc4\x20" Z32 "\xc0", 37, OP_E_TYPE},            /* WANT seq nil */
+        {"\x93\x09\xc4\x20" Z32 "\x00", 37, OP_E_INVAL},           /* WANT seq 0 */
+        {"\x92\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x00", 11, OP_E_MALFORMED}, /* type 2^64-1 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         op_err e = proto_msg_decode((const uint8_t *)cases[i].bytes, cases[i].n, &m);
@@ -237,7 +313,7 @@ main(void)
         cmocka_unit_test(test_hello),     cmocka_unit_test(test_buckets_and_simple),
         cmocka_unit_test(test_heads),     cmocka_unit_test(test_heads_over_cap),
         cmocka_unit_test(test_run),       cmocka_unit_test(test_want),
-        cmocka_unit_test(test_bad_shapes),
+        cmocka_unit_test(test_bad_shapes), cmocka_unit_test(test_encoders_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /*
  * keyfile_test.c — store/keyfile.c: secret files written atomically with mode 0600, never
- * overwritten, refused when others can read them or when damaged; the identity round trip.
+ * overwritten, refused when others can read them or when damaged; the identity round trip;
+ * bare file names, paths too long for the temporary file, a directory in place of the file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,6 +314,47 @@ identity_with_damaged_key_is_malformed(void **state)
     free(path);
 }
 
+/* A bare file name is written in (and its directory entry synced in) the working directory; a
+ * path with no room for its ".tmp" sibling is refused before anything is created; a directory
+ * in place of the file cannot be read as a key (I/O error, not "missing"). */
+static void
+relative_overlong_and_directory_paths(void **state)
+{
+    tu_fixture *f = *state;
+    uint8_t s[32], back[32];
+    char cwd[PATH_MAX];
+    randombytes_buf(s, sizeof s);
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->dir), 0);
+    op_err w = store_keyfile_write("bare.key", s, sizeof s);
+    assert_int_equal(chdir(cwd), 0);
+    OK(w);
+    char *path = tu_path(f->dir, "bare.key");
+    OK(store_keyfile_read(path, back, sizeof back));
+    assert_memory_equal(back, s, sizeof s);
+    free(path);
+
+    static char longp[PATH_MAX];
+    size_t k = (size_t)snprintf(longp, sizeof longp, "%s/", f->dir);
+    memset(longp + k, 'k', sizeof longp - k - 3); /* the name fits PATH_MAX, ".tmp" does not */
+    longp[sizeof longp - 3] = '\0';
+    EXPECT(OP_E_TOOBIG, store_keyfile_write(longp, s, sizeof s));
+
+    char *sub = tu_path(f->dir, "adir");
+    assert_int_equal(mkdir(sub, 0700), 0);
+    EXPECT(OP_E_IO, store_keyfile_read(sub, back, sizeof back));
+    EXPECT(OP_E_EXISTS, store_keyfile_write(sub, s, sizeof s));
+    free(sub);
+    /* nothing else was left in the directory: bare.key and adir only */
+    DIR *d = opendir(f->dir);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(n, 2);
+}
+
 int
 main(void)
 {
@@ -327,6 +369,8 @@ main(void)
         cmocka_unit_test_setup_teardown(damaged_contents_are_malformed, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(oversized_secret_is_refused, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(identity_round_trip, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(relative_overlong_and_directory_paths, tu_setup,
+                                        tu_teardown),
         cmocka_unit_test_setup_teardown(identity_with_damaged_key_is_malformed, tu_setup,
                                         tu_teardown),
     };

@@ -1,7 +1,8 @@
 /*
  * log_test.c — store/log.c: appending own entries (epoch keys, projections), ingesting runs of
  * others (idempotence, overlap, gaps, forks, broken chains, bad bodies, all or nothing), the
- * have-vector and reading runs back out. Two or more real stores per test, in a fresh
+ * have-vector and reading runs back out; seqs past STORE_SEQ_MAX refused both ways; a key
+ * entry under a non-zero epoch never used. Two or more real stores per test, in a fresh
  * temporary directory.
  */
 #include <setjmp.h>
@@ -1462,6 +1463,85 @@ checkin_counts_follow_projection(void **state)
     tu_node_close(&a);
 }
 
+/* Seqs are stored as SQLite integers and compared as such: the log ends at STORE_SEQ_MAX. An
+ * offered entry past it is refused (OP_E_TOOBIG, nothing stored, *bad names it), and a log
+ * whose head is at the limit refuses to append instead of wrapping. */
+static void
+seq_past_the_limit_refused(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, b;
+    store_ingested ing;
+    size_t bad = 99;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open_ex(&b, f->dir, "b", NULL, a.id);
+    static const uint8_t body[] = {0x80}; /* {} */
+    static const uint8_t zero[32];
+    uint8_t env[PROTO_ENVELOPE_MAX_BYTES];
+    size_t len = hand_entry(a.id, (uint64_t)STORE_SEQ_MAX + 1, zero, 99, 0, body, sizeof body,
+                            env);
+    proto_run_item it = {env, len, body, sizeof body};
+    EXPECT(OP_E_TOOBIG, store_log_ingest(b.db, b.rd, &it, 1, T0, &ing, &bad));
+    assert_int_equal(bad, 0);
+    assert_int_equal(ing.stored, 0);
+    assert_int_equal(count(&b, "SELECT count(*) FROM entries"), 0);
+    assert_int_equal(tu_head(&b, a.id->pk), 0);
+
+    /* a's own log at the last seq (as if it had written four billion entries) */
+    store_appended ap;
+    OK(tu_checkin(&a, "one", T0, &ap));
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE authors SET head_seq = %llu",
+             (unsigned long long)STORE_SEQ_MAX);
+    assert_int_equal(sqlite3_exec(store_db_handle(a.db), sql, NULL, NULL, NULL), SQLITE_OK);
+    int64_t before = count(&a, "SELECT count(*) FROM entries");
+    EXPECT(OP_E_TOOBIG, tu_checkin(&a, "two", T0 + 1, &ap));
+    assert_int_equal(count(&a, "SELECT count(*) FROM entries"), before);
+    assert_int_equal(tu_head(&a, a.id->pk), STORE_SEQ_MAX);
+    tu_node_close(&b);
+    tu_node_close(&a);
+}
+
+/* SPEC §5: a key entry is only used when its envelope says epoch 0 (its own body is not
+ * sealed: everyone must be able to read it). The same well-formed key body under epoch 7 is
+ * stored and relayed but gives no key; under epoch 0 it does. */
+static void
+key_entry_under_an_epoch_not_used(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, b, c;
+    store_ingested ing;
+    uint8_t key[PROTO_EPOCH_KEY_BYTES], buf[1024], env[PROTO_ENVELOPE_MAX_BYTES];
+    static const uint8_t zero[32];
+    proto_sealed sealed[1];
+    proto_body kb;
+    proto_wbuf w;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open(&b, f->dir, "b");
+    tu_node_open(&c, f->dir, "c");
+    proto_epoch_key_new(key);
+    for (int round = 0; round < 2; round++) {
+        tu_node *to = round ? &c : &b;
+        proto_body_init(&kb, PROTO_KIND_KEY);
+        kb.epoch = 1;
+        memcpy(sealed[0].reader, to->id->pk, PROTO_KEY_BYTES);
+        OK(proto_seal_epoch_key(to->id->pk, key, sealed[0].box));
+        kb.sealed = sealed;
+        kb.n_sealed = 1;
+        proto_wbuf_init(&w, buf, sizeof buf);
+        OK(proto_body_encode(&kb, &w));
+        size_t len = hand_entry(a.id, 1, zero, PROTO_KIND_KEY, round ? 0 : 7, buf, w.len, env);
+        proto_run_item it = {env, len, buf, w.len};
+        OK(store_log_ingest(to->db, to->rd, &it, 1, T0, &ing, NULL));
+        assert_int_equal(ing.stored, 1);
+        assert_int_equal(count(to, "SELECT count(*) FROM entries"), 1);
+        assert_int_equal(count(to, "SELECT count(*) FROM key_entries"), round ? 1 : 0);
+    }
+    tu_node_close(&c);
+    tu_node_close(&b);
+    tu_node_close(&a);
+}
+
 int
 main(void)
 {
@@ -1496,6 +1576,8 @@ main(void)
         T(failed_ingest_does_not_poison_reader),
         T(live_at_never_passes_arrival),
         T(checkin_counts_follow_projection),
+        T(seq_past_the_limit_refused),
+        T(key_entry_under_an_epoch_not_used),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,161 @@
+/*
+ * have_test.c — store/have.c: the have-vector summaries of reconciliation (SPEC §7).
+ * Proves: buckets hold exactly the authors whose key starts with their byte, ordered by key,
+ * authors without entries left out, the last bucket (0xff) included; the root and a bucket's
+ * hash depend on the heads, not on the order rows were written, and a moved head changes the
+ * root and its own bucket only; bucket 256 is refused; a damaged author key (not 32 bytes) is
+ * OP_E_CORRUPT, never a short read. Run: ctest -R unit.store.have (no long mode).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "store/have.h"
+#include "store_test_util.h"
+
+/* An authors row with key = first byte, then fill; head as given. */
+static void
+put_author(tu_node *n, uint8_t first, uint8_t fill, int64_t head)
+{
+    sqlite3_stmt *st;
+    uint8_t key[32];
+    memset(key, fill, sizeof key);
+    key[0] = first;
+    assert_int_equal(
+        sqlite3_prepare_v2(store_db_handle(n->db),
+                           "INSERT INTO authors(key, head_seq) VALUES(?, ?)"
+                           " ON CONFLICT(key) DO UPDATE SET head_seq = excluded.head_seq",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, key, sizeof key, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, head);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+}
+
+static const uint8_t zero8[PROTO_BUCKET_HASH_BYTES];
+
+static void
+buckets_follow_heads(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, b;
+    store_have_summary sa, sb, sa2;
+    store_head *h;
+    size_t n;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open(&b, f->dir, "b");
+    /* the same heads, written in opposite orders */
+    put_author(&a, 0x00, 0x02, 3);
+    put_author(&a, 0x00, 0x01, 5);
+    put_author(&a, 0x7f, 0x00, 1);
+    put_author(&a, 0xff, 0xff, 9);
+    put_author(&a, 0x40, 0x00, 0); /* known, nothing held: not in the vector */
+    put_author(&b, 0x40, 0x00, 0);
+    put_author(&b, 0xff, 0xff, 9);
+    put_author(&b, 0x7f, 0x00, 1);
+    put_author(&b, 0x00, 0x01, 5);
+    put_author(&b, 0x00, 0x02, 3);
+    OK(store_have_summary_get(a.db, &sa));
+    OK(store_have_summary_get(b.db, &sb));
+    assert_int_equal(sa.authors, 4);
+    assert_memory_equal(sa.root, sb.root, PROTO_ROOT_BYTES);
+    assert_memory_equal(sa.buckets, sb.buckets, sizeof sa.buckets);
+    for (unsigned k = 0; k < PROTO_BUCKETS; k++) {
+        bool used = k == 0x00 || k == 0x7f || k == 0xff;
+        bool zero = memcmp(sa.buckets + k * PROTO_BUCKET_HASH_BYTES, zero8, sizeof zero8) == 0;
+        if (used == zero)
+            fail_msg("bucket %u: hash %s", k, zero ? "zero but used" : "set but empty");
+    }
+
+    OK(store_have_bucket(a.db, 0, &h, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(h[0].author[1], 0x01); /* ordered by key */
+    assert_int_equal(h[0].seq, 5);
+    assert_int_equal(h[1].author[1], 0x02);
+    assert_int_equal(h[1].seq, 3);
+    free(h);
+    OK(store_have_bucket(a.db, 0x40, &h, &n));
+    assert_int_equal(n, 0);
+    free(h);
+    OK(store_have_bucket(a.db, 0xfe, &h, &n));
+    assert_int_equal(n, 0);
+    free(h);
+    OK(store_have_bucket(a.db, 0xff, &h, &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(h[0].author[0], 0xff);
+    assert_int_equal(h[0].seq, 9);
+    free(h);
+    h = (store_head *)&h;
+    n = 7;
+    EXPECT(OP_E_INVAL, store_have_bucket(a.db, PROTO_BUCKETS, &h, &n));
+    assert_null(h);
+    assert_int_equal(n, 0);
+
+    /* a head that moves changes the root and its bucket, no other bucket */
+    put_author(&a, 0x7f, 0x00, 2);
+    OK(store_have_summary_get(a.db, &sa2));
+    assert_memory_not_equal(sa.root, sa2.root, PROTO_ROOT_BYTES);
+    for (unsigned k = 0; k < PROTO_BUCKETS; k++) {
+        bool same = memcmp(sa.buckets + k * PROTO_BUCKET_HASH_BYTES,
+                           sa2.buckets + k * PROTO_BUCKET_HASH_BYTES, PROTO_BUCKET_HASH_BYTES) == 0;
+        if (same != (k != 0x7f))
+            fail_msg("bucket %u %s", k, same ? "did not change" : "changed");
+    }
+    uint8_t key[32];
+    uint64_t seq;
+    memset(key, 0, sizeof key);
+    key[0] = 0x7f;
+    OK(store_have_head(a.db, key, &seq));
+    assert_int_equal(seq, 2);
+    key[0] = 0x11;
+    seq = 99;
+    OK(store_have_head(a.db, key, &seq));
+    assert_int_equal(seq, 0); /* unknown author: nothing held */
+    tu_node_close(&b);
+    tu_node_close(&a);
+}
+
+/* A key that is not 32 bytes (bit rot, or a hand edit) is reported, not read past. */
+static void
+damaged_key_is_corrupt(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a;
+    store_have_summary s;
+    store_head *h;
+    size_t n;
+    tu_node_open(&a, f->dir, "a");
+    put_author(&a, 0x10, 0x01, 4);
+    assert_int_equal(sqlite3_exec(store_db_handle(a.db),
+                                  "INSERT INTO authors(key, head_seq) VALUES(x'10aabb', 2)", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    EXPECT(OP_E_CORRUPT, store_have_summary_get(a.db, &s));
+    EXPECT(OP_E_CORRUPT, store_have_bucket(a.db, 0x10, &h, &n));
+    assert_null(h);
+    assert_int_equal(n, 0);
+    OK(store_have_bucket(a.db, 0x11, &h, &n)); /* other buckets still read */
+    assert_int_equal(n, 0);
+    free(h);
+    /* verify names the damage too */
+    store_verified vr;
+    OK(store_verify(a.db, NULL, &vr));
+    assert_true(vr.problems > 0);
+    tu_node_close(&a);
+}
+
+int
+main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
+    const struct CMUnitTest tests[] = {
+        T(buckets_follow_heads),
+        T(damaged_key_is_corrupt),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
