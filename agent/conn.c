@@ -268,7 +268,16 @@ on_timer(uv_timer_t *t)
 {
     agent_conn *c = t->data;
     uint64_t now = uv_now(c->node->loop);
-    if (c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE || c->state == CONN_HEADERS) {
+    if (c->state == CONN_CONNECTING) {
+        /* TCP retries a lost SYN after 1 s, 3 s, 7 s ...: on a lossy link with a long RTT the
+         * connection alone may take most of 10 s, so it has its own, longer limit. */
+        if (now - c->started_ms >= AGENT_CONNECT_TIMEOUT_MS)
+            agent_conn_close(c, "no TCP connection within 30 s");
+        return;
+    }
+    if (c->state == CONN_HANDSHAKE || c->state == CONN_HEADERS) {
+        /* From the TCP connection (accepted, or connected for a dial): C18's bound on what an
+         * unauthenticated peer may hold, and the same 10 s for a dial on a slow link. */
         if (now - c->started_ms >= AGENT_HANDSHAKE_TIMEOUT_MS)
             agent_conn_close(c, "no handshake within 10 s");
         return;
@@ -548,6 +557,7 @@ on_connected(uv_connect_t *req, int status)
         agent_conn_close(c, why);
         return;
     }
+    c->started_ms = c->last_rx_ms = uv_now(c->node->loop); /* the handshake's 10 s start now */
     op_err r = begin_handshake(c);
     if (r != OP_OK)
         close_err(c, "handshake", r);

@@ -28,7 +28,8 @@ struct agent_conn {
     agent_session *session;
     uint8_t *in;
     size_t in_len, in_cap;
-    uint64_t last_rx_ms, started_ms, live_ms; /* loop clock */
+    uint64_t last_rx_ms, live_ms; /* loop clock */
+    uint64_t started_ms; /* loop clock: the dial, then (connected) the handshake's start */
     uint64_t bytes_in, bytes_out;             /* on the wire, handshake included */
     uint64_t live_in, live_out;               /* after the handshake */
     int open_handles;

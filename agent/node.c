@@ -53,8 +53,9 @@ agent_now_ms(void)
 
 /* ---- peers table: dialing and backoff ---- */
 
-/* 1 s, 2 s, 4 s ... capped at 5 min, with +-20 % jitter so that a team's agents do not all
- * retry the office at the same instant after an outage. */
+/* 1 s, 2 s, 4 s ... capped at 30 s, with +-20 % jitter so that a team's agents do not all
+ * retry the office at the same instant after an outage. The cap is what a user waits, at
+ * worst, after a flapping or long-lost link returns (TESTING B5); a dial costs one SYN. */
 static uint64_t
 backoff_ms(int fails)
 {
@@ -374,6 +375,16 @@ agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synce
     }
     agent_log("%s %s: %s", was_live ? "disconnected from" : "no link to",
               was_live ? k : c->addr, why);
+    if (was_live) {
+        /* What the link carried in all, so that a resend after a cut (entries the peer already
+         * held) can be seen and counted (TESTING B5: a resumed sync re-sends at most a batch). */
+        const agent_session_stats *s = agent_session_stats_get(c->session);
+        agent_log("link to %s carried: sent %llu entries, received %llu new and %llu already "
+                  "held; %llu bytes out, %llu in", k, (unsigned long long)s->entries_sent,
+                  (unsigned long long)s->entries_received,
+                  (unsigned long long)s->entries_already, (unsigned long long)c->bytes_out,
+                  (unsigned long long)c->bytes_in);
+    }
     if (c->initiator && !(synced || (was_live && strstr(why, "goodbye"))))
         peer_result(n, c->addr, false, why);
     if (n->opt.once) {

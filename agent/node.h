@@ -17,12 +17,13 @@
 
 #define AGENT_DEFAULT_PORT 7420
 #define AGENT_CTL_SOCKET "outpostd.sock"
-#define AGENT_HANDSHAKE_TIMEOUT_MS 10000
+#define AGENT_HANDSHAKE_TIMEOUT_MS 10000 /* from the TCP connection, not from the dial */
+#define AGENT_CONNECT_TIMEOUT_MS 30000   /* a dial: SYNs lost on a bad link are retried */
 #define AGENT_KEEPALIVE_MS 10000
 #define AGENT_DEAD_AFTER_MS 30000
 #define AGENT_GOODBYE_WAIT_MS 2000 /* after our goodbye, how long the peer's may take */
 #define AGENT_BACKOFF_MIN_MS 1000
-#define AGENT_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define AGENT_BACKOFF_MAX_MS 30000 /* a returning link is used within 30 s (B5) */
 /* A retry scheduled further ahead than this (the longest backoff with its jitter, plus
  * PROTO_TIME_TOLERANCE_MS) was scheduled by a clock that has since been set back: due now. */
 #define AGENT_RETRY_HORIZON_MS (AGENT_BACKOFF_MAX_MS / 5 * 6 + PROTO_TIME_TOLERANCE_MS)

@@ -396,6 +396,26 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     return send_ack(s, first.author);
 }
 
+/* The peer durably holds author's log up to seq (its ACK): what is queued for it below that
+ * need not go. In a mesh the peer often got the same entries from another peer meanwhile
+ * (every node relays what it stores at once), and without this a long run would still be sent
+ * in full, each entry arriving twice or more on a narrow link. */
+static void
+skip_acked(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq)
+{
+    for (size_t i = 0; i < s->n_jobs; i++) {
+        job *j = &s->jobs[i];
+        if (memcmp(j->author, author, PROTO_KEY_BYTES) != 0 || seq < j->next)
+            continue;
+        j->next = seq + 1;
+        if (j->next > j->last) {
+            memmove(j, j + 1, (s->n_jobs - i - 1) * sizeof *j);
+            s->n_jobs--;
+        }
+        return; /* one job per author (enqueue widens it) */
+    }
+}
+
 static void
 answered(agent_session *s)
 {
@@ -437,8 +457,11 @@ agent_session_recv(agent_session *s, const uint8_t *msg, size_t n, uint64_t now_
         break;
     case PROTO_MSG_ACK:
         answered(s);
-        for (size_t i = 0; i < m.n_heads && s->io.acked; i++)
-            s->io.acked(s->io.ctx, m.heads[i].author, m.heads[i].seq);
+        for (size_t i = 0; i < m.n_heads; i++) {
+            skip_acked(s, m.heads[i].author, m.heads[i].seq);
+            if (s->io.acked)
+                s->io.acked(s->io.ctx, m.heads[i].author, m.heads[i].seq);
+        }
         r = OP_OK;
         break;
     case PROTO_MSG_WANT:
