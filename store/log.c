@@ -378,22 +378,42 @@ out:
     return r;
 }
 
-/* The hash held at (author, seq), or OP_E_NOTFOUND. */
+/* The hash held at (author, seq) and whether its body is held, or OP_E_NOTFOUND. */
 static op_err
-held_hash(store_db *db, int64_t author, uint64_t seq, uint8_t out[PROTO_HASH_BYTES])
+held_entry(store_db *db, int64_t author, uint64_t seq, uint8_t out[PROTO_HASH_BYTES],
+           bool *has_body)
 {
     sqlite3_stmt *st;
     op_err r;
-    if ((r = store_db_stmt(db, "SELECT hash FROM entries WHERE id = ?", &st)) != OP_OK)
+    *has_body = false;
+    if ((r = store_db_stmt(db, "SELECT hash, body IS NOT NULL FROM entries WHERE id = ?", &st)) !=
+        OP_OK)
         return r;
     sqlite3_bind_int64(st, 1, STORE_ROWID(author, seq));
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PROTO_HASH_BYTES) {
         memcpy(out, sqlite3_column_blob(st, 0), PROTO_HASH_BYTES);
+        *has_body = sqlite3_column_int(st, 1) != 0;
         r = OP_OK;
     } else {
         r = rc == SQLITE_ROW || rc == SQLITE_DONE ? OP_E_NOTFOUND : store_db_code(rc);
     }
+    sqlite3_reset(st);
+    return r;
+}
+
+/* Stores the body of an entry held without one. */
+static op_err
+fill_body(store_db *db, int64_t author, uint64_t seq, const uint8_t *body, size_t len)
+{
+    sqlite3_stmt *st;
+    op_err r;
+    if ((r = store_db_stmt(db, "UPDATE entries SET body = ? WHERE id = ? AND body IS NULL", &st)) !=
+        OP_OK)
+        return r;
+    sqlite3_bind_blob(st, 1, body, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, STORE_ROWID(author, seq));
+    r = store_db_code(sqlite3_step(st));
     sqlite3_reset(st);
     return r;
 }
@@ -503,9 +523,12 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
         r = OP_E_GAP;
         goto fail;
     }
+    if ((r = store_view_author_counts(db, author, &counts)) != OP_OK)
+        goto fail;
     /* Entries we hold already must be the very same entries. */
     for (i = 0; i < n && envs[i].seq <= h.seq; i++) {
-        if ((r = held_hash(db, author, envs[i].seq, held)) != OP_OK)
+        bool has_body;
+        if ((r = held_entry(db, author, envs[i].seq, held, &has_body)) != OP_OK)
             goto fail;
         if (memcmp(held, hashes[i], PROTO_HASH_BYTES) != 0) {
             r = refuse_fork(db, author, envs[i].seq, &items[i], now, OP_E_FORK);
@@ -514,13 +537,37 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
             goto fail;
         }
         out->already++;
+        bool erased = false;
+        if (items[i].body && !has_body &&
+            (r = store_erase_is(db, author, envs[i].seq, &erased)) != OP_OK) {
+            where = i;
+            goto fail;
+        }
+        if (items[i].body && !has_body && !erased) {
+            /* It came before without its body (from a peer that did not hold it, or chose to
+             * strip it). proto_run_verify matched this body to the signed body_hash: store and
+             * project it now. Else the node could never read it: a revoke whose body a relay
+             * withheld once would never take effect here (found by tests/fuzz/ingest.c). An
+             * erased body stays erased. */
+            if ((r = fill_body(db, author, envs[i].seq, items[i].body, items[i].body_len)) !=
+                    OP_OK ||
+                (r = store_view_apply(db, rd, author, counts, &envs[i], items[i].body,
+                                      items[i].body_len)) != OP_OK) {
+                where = i;
+                goto fail;
+            }
+            out->filled++;
+        }
     }
-    if (i == n) { /* all held: re-delivery is a no-op */
-        store_db_rollback(db);
+    if (i == n) { /* all held: re-delivery changes nothing but bodies that were missing */
+        if (out->filled == 0) {
+            store_db_rollback(db);
+            goto out;
+        }
+        r = store_db_commit(db);
         goto out;
     }
-    if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK ||
-        (r = store_view_author_counts(db, author, &counts)) != OP_OK)
+    if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK)
         goto fail;
     if (i == 0 && memcmp(envs[0].prev, h.hash, PROTO_HASH_BYTES) != 0 && h.seq > 0) {
         /* The run is signed (its head) and chained, so its first entry is the author's word
@@ -569,6 +616,8 @@ fail:
     if (r == OP_E_GAP || r == OP_E_CHAIN)
         where = 0;
 out:
+    if (r != OP_OK)
+        out->filled = 0; /* rolled back */
     if (r != OP_OK && r != OP_E_FORK)
         out->stored = out->already = 0;
     if (bad)

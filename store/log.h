@@ -44,6 +44,7 @@ OP_MUST_CHECK op_err store_log_append_to(store_db *db, store_reader *rd,
 typedef struct store_ingested {
     size_t stored;  /* entries new to this node */
     size_t already; /* entries it held already (idempotent re-delivery) */
+    size_t filled;  /* of those, held without a body until now: the body was stored and projected */
     bool evidence;  /* refused as a fork (OP_E_FORK, or OP_E_CHAIN at the run's first link):
                      * the author's signed word against the log held, kept in `forks`. An
                      * OP_E_CHAIN without it is a run broken inside: forged or corrupted. */
@@ -51,10 +52,12 @@ typedef struct store_ingested {
 
 /*
  * Ingests a run of one author (proto_run_verify rules), received at `now` (ms), all or nothing
- * in one transaction. Entries already held are skipped; a run that does not start at or below
- * the held head + 1 is OP_E_GAP; a run whose first new entry does not link to the held head is
- * OP_E_CHAIN; an entry that differs from the held one at the same seq is OP_E_FORK and the
- * offered entry is kept as evidence in the forks table (nothing else of the run is stored).
+ * in one transaction. Entries already held are skipped, except that a body missing from one
+ * (it came before without) is taken now and projected (out->filled); a run that does not start
+ * at or below the held head + 1 is OP_E_GAP; a run whose first new entry does not link to the
+ * held head is OP_E_CHAIN; an entry that differs from the held one at the same seq is OP_E_FORK
+ * and the offered entry is kept as evidence in the forks table (nothing else of the run is
+ * stored).
  * Readable bodies are projected through rd (may be NULL: project nothing but key entries).
  * *bad (may be NULL) gets the index of the offending entry.
  */

@@ -6,7 +6,7 @@ function(op_unit_test module file)
 endfunction()
 
 # Each test area registers its own tests, so areas can grow independently.
-foreach(area unit/proto unit/store unit/agent unit/tools fault cli integration net)
+foreach(area unit/proto unit/store unit/agent unit/tools fault cli integration net fuzz)
   if(EXISTS ${CMAKE_SOURCE_DIR}/tests/${area}/tests.cmake)
     include(${CMAKE_SOURCE_DIR}/tests/${area}/tests.cmake)
   endif()

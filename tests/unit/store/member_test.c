@@ -668,6 +668,81 @@ revoked_author_refused(void **state)
     tu_node_close(&o);
 }
 
+/* A relay that strips the body of the office's revoke entry (found by tests/fuzz/ingest.c): the
+ * envelope is held without it, so the revocation cannot take effect; when the entry comes again
+ * with its body, the body is stored and projected (ing.filled) and the revocation holds. Before,
+ * an entry once held was skipped whole, and the node never learned of the revocation. */
+static void
+withheld_revoke_body_filled_in_later(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node o, w, peer;
+    proto_invite inv, inv2;
+    store_joined j;
+    store_ingested ing;
+    store_run run;
+    size_t bad = 99;
+    tu_node_open(&o, f->dir, "office");
+    tu_node_open(&w, f->dir, "worker");
+    tu_node_open(&peer, f->dir, "peer");
+    make_office(&o, "Home");
+    make_worker(&w, "Ann", NULL);
+    make_worker(&peer, "Bob", NULL);
+    invite(&o, "Ann", NULL, &inv);
+    invite(&o, "Bob", NULL, &inv2);
+    OK(store_member_join(w.db, w.rd, w.id, &inv, T0, &j));
+    OK(store_member_join(peer.db, peer.rd, peer.id, &inv2, T0, &j));
+    tu_checkins(&w, "before", 3, T0 + 10);
+    copy_log(&w, &o, w.id->pk);
+    assert_int_equal(admit(&o, T0 + 100), 1);
+    uint64_t held = tu_head(&o, w.id->pk);
+    do_revoke(&o, w.id->pk, held, T0 + 200);
+    tu_checkins(&w, "after", 2, T0 + 300);
+
+    /* the office's log reaches the peer without bodies */
+    OK(store_log_read(o.db, o.id->pk, 1, 100, &run));
+    proto_run_item *bare = calloc(run.n, sizeof *bare);
+    assert_non_null(bare);
+    for (size_t i = 0; i < run.n; i++) {
+        bare[i] = run.items[i];
+        bare[i].body = NULL;
+        bare[i].body_len = 0;
+    }
+    OK(store_log_ingest(peer.db, peer.rd, bare, run.n, T0 + 400, &ing, &bad));
+    assert_int_equal(ing.stored, run.n);
+    assert_int_equal(ing.filled, 0);
+    assert_int_not_equal(member(&peer, w.id->pk).state, STORE_MEMBER_REVOKED);
+    /* again without bodies: nothing to fill */
+    OK(store_log_ingest(peer.db, peer.rd, bare, run.n, T0 + 450, &ing, &bad));
+    assert_int_equal(ing.already, run.n);
+    assert_int_equal(ing.filled, 0);
+
+    /* then whole, from an honest peer: every body is filled in and the revocation holds */
+    OK(store_log_ingest(peer.db, peer.rd, run.items, run.n, T0 + 500, &ing, &bad));
+    assert_int_equal(ing.stored, 0);
+    assert_int_equal(ing.already, run.n);
+    assert_int_equal(ing.filled, run.n);
+    store_member m = member(&peer, w.id->pk);
+    assert_int_equal(m.state, STORE_MEMBER_REVOKED);
+    assert_int_equal(m.revoked_after, held);
+    assert_int_equal(count(&peer, "SELECT count(*) FROM entries WHERE body IS NULL"), 0);
+    EXPECT(OP_E_REVOKED, tu_copy(&w, &peer, w.id->pk, 1, 100, &ing, &bad));
+    OK(tu_copy(&w, &peer, w.id->pk, 1, held, &ing, &bad));
+    /* and once more: nothing left to fill, nothing changes */
+    OK(store_log_ingest(peer.db, peer.rd, run.items, run.n, T0 + 600, &ing, &bad));
+    assert_int_equal(ing.filled, 0);
+    store_verified v;
+    OK(store_verify(peer.db, NULL, &v));
+    assert_int_equal(v.problems, 0);
+    free(bare);
+    store_run_free(&run);
+    proto_invite_wipe(&inv);
+    proto_invite_wipe(&inv2);
+    tu_node_close(&peer);
+    tu_node_close(&w);
+    tu_node_close(&o);
+}
+
 static void
 member_get_unknown(void **state)
 {
@@ -715,6 +790,7 @@ main(void)
         T(claimed_invite_retry),
         T(only_office_entries_count),
         T(revoked_author_refused),
+        T(withheld_revoke_body_filled_in_later),
         T(member_get_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
