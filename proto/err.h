@@ -36,7 +36,7 @@
     X(HANDSHAKE, -26, "handshake failed: wrong network key, or the peer is not who it claims")    \
     X(REVOKED, -27, "key has been revoked")                                                        \
     X(QUOTA, -28, "over the quota for entries of non-members")                                     \
-    X(OVERLOAD, -32, "too many connections waiting for their handshake")
+    X(OVERLOAD, -29, "too many connections waiting for their handshake")
 
 typedef enum op_err {
     OP_OK = 0,
