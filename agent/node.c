@@ -385,7 +385,9 @@ agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synce
                   (unsigned long long)s->entries_already, (unsigned long long)c->bytes_out,
                   (unsigned long long)c->bytes_in);
     }
-    if (c->initiator && !(synced || (was_live && strstr(why, "goodbye"))))
+    /* A live link that ended in a goodbye (either side's) was no failure of the peer; one cut
+     * without a goodbye was, and backs off like a failed dial. */
+    if (c->initiator && !(synced || (was_live && (c->goodbye_sent || c->goodbye_received))))
         peer_result(n, c->addr, false, why);
     if (n->opt.once) {
         if (synced)
