@@ -50,8 +50,8 @@ run(store_db *db, const char *sql, int64_t author, uint64_t seq)
  * and every projection of the record. `erased` is recorded first, so that a body of a kind
  * that may not be erased is not covered by it (see the INSERT's condition). */
 static const char *const drop_sql[] = {
-    "UPDATE entries SET body = NULL WHERE id = ?1 AND body IS NOT NULL"
-    " AND kind NOT IN (6, 7, 8, 10, 11, 12)",
+    ("UPDATE entries SET body = NULL WHERE id = ?1 AND body IS NOT NULL"
+     " AND kind NOT IN (6, 7, 8, 10, 11, 12)"),
     "UPDATE forks SET body = NULL WHERE author = ?2 AND seq = ?3 AND body IS NOT NULL",
     "DELETE FROM checkins WHERE id = ?1",
     "DELETE FROM kpi_defs WHERE id = ?1",
