@@ -37,8 +37,8 @@ typedef struct agent_session_io {
                    uint64_t last);
     /* The peer durably holds author's log up to seq (may be NULL). */
     void (*acked)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq);
-    /* A run of author was refused but the session goes on: a fork, or a non-member over its
-     * quota (may be NULL; for the log). */
+    /* A run of author was refused but the session goes on: a fork, a non-member over its
+     * quota, or OP_E_DISK_FULL when this node's disk is full (may be NULL; for the log). */
     void (*refused)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], op_err why);
 } agent_session_io;
 
@@ -50,6 +50,7 @@ typedef struct agent_session_stats {
     uint64_t entries_sent, entries_received, entries_already, msgs_in, msgs_out;
     uint64_t forks;   /* runs refused because they contradict a log held here */
     uint64_t refused; /* runs of non-members over their quota */
+    uint64_t not_stored; /* runs this node could not store: its disk is full (OP_E_DISK_FULL) */
     uint64_t peer_clock_ms; /* peer's clock as of its HELLO (0 if none yet) */
     uint64_t my_clock_ms;   /* ours at that moment */
 } agent_session_stats;
