@@ -202,7 +202,12 @@ session_refused(void *ctx, const uint8_t author[32], op_err why)
     char k[9], p[9];
     agent_short_key(author, k);
     agent_short_key(c->peer, p);
-    agent_log("refused a run of %s from %s: %s (%s)", k, p, op_strerror(why), op_errname(why));
+    if (why == OP_E_DISK_FULL)
+        agent_log("cannot store a run of %s from %s: the disk is full (DISK_FULL); free some "
+                  "space: sending goes on, receiving resumes by itself", k, p);
+    else
+        agent_log("refused a run of %s from %s: %s (%s)", k, p, op_strerror(why),
+                  op_errname(why));
 }
 
 static void

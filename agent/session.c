@@ -377,6 +377,16 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
             OP_IGNORE(store_member_refused(s->db, first.author, STORE_REFUSED_ENTRIES, now_ms));
         return refuse(s, first.author, r);
     }
+    if (r == OP_E_DISK_FULL) {
+        /* Our disk, not the peer's fault: nothing of the run is stored, the ACK says so, and
+         * the session goes on, so that what we send still goes out (SPEC §10: a full disk
+         * keeps outbound sync). Not remembered as refused: a later RUN of the author (a push,
+         * the answer to a WANT, the next session) is tried again once there is space. */
+        s->stats.not_stored++;
+        if (s->io.refused)
+            s->io.refused(s->io.ctx, first.author, r);
+        return send_ack(s, first.author);
+    }
     if (r != OP_OK) {
         /* A forged or malformed run: the peer is broken or hostile. Nothing of the run was
          * stored; the session ends with this code. Said first naming the author, for the log. */

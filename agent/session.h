@@ -39,8 +39,9 @@ typedef struct agent_session_io {
     void (*acked)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq);
     /* A run of author was refused (may be NULL; for the log). Either the session goes on (a
      * fork, a revoked author, a non-member over its quota, a run that keeps not connecting:
-     * OP_E_GAP), or it is about to end with the same code (a forged or malformed run:
-     * OP_E_AUTH, OP_E_CHAIN, OP_E_SEQ, OP_E_AUTHOR, OP_E_BODYHASH, OP_E_TOOBIG, ...). */
+     * OP_E_GAP, or OP_E_DISK_FULL when this node's disk is full), or it is about to end with the
+     * same code (a forged or malformed run: OP_E_AUTH, OP_E_CHAIN, OP_E_SEQ, OP_E_AUTHOR,
+     * OP_E_BODYHASH, OP_E_TOOBIG, ...). */
     void (*refused)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], op_err why);
 } agent_session_io;
 
@@ -59,6 +60,7 @@ typedef struct agent_session_stats {
     uint64_t entries_sent, entries_received, entries_already, msgs_in, msgs_out;
     uint64_t forks;   /* runs refused because they contradict a log held here */
     uint64_t refused; /* runs of non-members over their quota, or that never connect (GAP) */
+    uint64_t not_stored; /* runs this node could not store: its disk is full (OP_E_DISK_FULL) */
     uint64_t peer_clock_ms; /* peer's clock as of its HELLO (0 if none yet) */
     uint64_t my_clock_ms;   /* ours at that moment */
 } agent_session_stats;

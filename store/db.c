@@ -161,8 +161,12 @@ store_db_code(int rc)
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
         return OP_E_CORRUPT;
+    /* SQLITE_CANTOPEN is an I/O error like any other: the database file itself is known to
+     * exist by the time SQLite opens it (store_db_open looks first), and a -wal or -shm that
+     * cannot be opened (EMFILE, EIO, EACCES) must not read as "not found", which callers take
+     * for "absent, carry on" (meta_get: a setting never made). Found by tests/fault ioerr. */
     case SQLITE_CANTOPEN:
-        return OP_E_NOTFOUND;
+        return OP_E_IO;
     case SQLITE_CONSTRAINT:
         return OP_E_EXISTS;
     case SQLITE_TOOBIG:
@@ -256,6 +260,26 @@ fail:
     return r;
 }
 
+/* Whether the directory path is in exists ("." for a bare name). */
+static bool
+parent_exists(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return true;
+    if (slash == path)
+        return true; /* the root */
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return true; /* cannot tell: the caller reports an I/O error */
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    bool yes = access(dir, F_OK) == 0;
+    free(dir);
+    return yes;
+}
+
 op_err
 store_db_open(const char *path, int flags, store_db **out)
 {
@@ -274,7 +298,10 @@ store_db_open(const char *path, int flags, store_db **out)
         return OP_E_NOMEM;
     int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
     if (rc != SQLITE_OK) {
-        r = store_db_code(rc);
+        /* Creating in a directory that is not there: not found. Any other failure to open is
+         * an I/O error (store_db_code). */
+        r = (rc & 0xff) == SQLITE_CANTOPEN && !parent_exists(path) ? OP_E_NOTFOUND
+                                                                    : store_db_code(rc);
         goto fail;
     }
     sqlite3_extended_result_codes(db->h, 1);

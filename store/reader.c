@@ -127,7 +127,9 @@ open_from_log(store_reader *rd, store_db *db, int64_t author, uint64_t epoch,
     sqlite3_reset(st);
     if (r != OP_OK) {
         proto_body_fini(&kb);
-        return OP_E_NOKEY;
+        /* Out of memory is not "this node cannot read it": that answer is cached, and the
+         * bodies under the epoch would be stored unprojected for good (tests/fault oom). */
+        return r == OP_E_NOMEM ? r : OP_E_NOKEY;
     }
     r = OP_E_NOKEY;
     for (size_t i = 0; i < kb.n_sealed; i++)

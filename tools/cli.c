@@ -60,8 +60,8 @@ cli_fail_err(const cli_ctx *c, op_err e, const char *doing)
         return cli_fail(c, CLI_FAIL, "%s: the database is locked by another process; try again",
                         doing);
     case OP_E_DISK_FULL:
-        return cli_fail(c, CLI_FAIL, "%s: the disk is full; free some space and try again "
-                                     "(nothing was saved)", doing);
+        return cli_fail(c, CLI_DISK_FULL, "%s: the disk holding %s is full; free some space "
+                                          "and run it again (nothing was saved)", doing, c->dir);
     case OP_E_CORRUPT:
         return cli_fail(c, CLI_FAIL, "%s: the database in %s is damaged; run 'outpost verify' "
                                      "and restore it from a colleague or the office", doing, c->dir);

@@ -15,7 +15,10 @@
 #include "store/member.h"
 #include "store/reader.h"
 
-enum cli_exit { CLI_OK = 0, CLI_REPORT = 1, CLI_USAGE = 2, CLI_FAIL = 3 };
+/* 4: a write was refused because the disk is full (OP_E_DISK_FULL); nothing was saved, and
+ * running the command again once space is freed is safe. Its own status so that scripts and
+ * the office's tooling can tell "free space" from other failures. */
+enum cli_exit { CLI_OK = 0, CLI_REPORT = 1, CLI_USAGE = 2, CLI_FAIL = 3, CLI_DISK_FULL = 4 };
 
 /* Options every subcommand takes. */
 typedef struct cli_ctx {
@@ -39,7 +42,8 @@ int cli_fail(const cli_ctx *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Usage error: the message, then a pointer to --help. Returns CLI_USAGE. */
 int cli_usage(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Maps a store/proto failure to a message and exit code (CLI_FAIL). */
+/* Maps a store/proto failure to a message and exit code (CLI_DISK_FULL for a full disk, else
+ * CLI_FAIL). */
 int cli_fail_err(const cli_ctx *c, op_err e, const char *doing);
 
 /* Options shared by all commands, for getopt_long tables; codes above any short option. */

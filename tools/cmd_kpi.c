@@ -272,16 +272,19 @@ record(cli_ctx *c, const args *a)
     if ((code = cli_node_open(c, &n)) != CLI_OK)
         goto out;
     sqlite3_stmt *st;
+    bool undefined = false;
     if (store_db_stmt(n.db, "SELECT 1 FROM kpi_defs WHERE kpi = ?", &st) == OP_OK) {
         sqlite3_bind_text(st, 1, b.id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_ROW)
-            fprintf(stderr, "outpost kpi record: warning: this node has no definition of KPI "
-                            "'%s' yet; the value is saved and will be reported once the "
-                            "definition arrives\n", b.id);
+        undefined = sqlite3_step(st) != SQLITE_ROW;
         sqlite3_reset(st);
     }
     snprintf(what, sizeof what, "%s = %g for %s", b.id, b.value, b.at);
     code = save(c, &n, &b, what);
+    /* Only once it is saved: on a full disk the one line on stderr is the refusal. */
+    if (undefined && code == CLI_OK)
+        fprintf(stderr, "outpost kpi record: warning: this node has no definition of KPI "
+                        "'%s' yet; the value is saved and will be reported once the "
+                        "definition arrives\n", b.id);
     cli_node_close(&n);
 out:
     proto_body_fini(&b);

@@ -43,7 +43,7 @@ static const char usage[] =
     "--help, and where it prints data, --json. OUTPOST_NOW (ISO 8601 UTC) fixes the clock;\n"
     "OUTPOST_CLOCK_OFFSET (seconds, e.g. -600) shifts it, as a clock that is off would.\n"
     "Exit status: 0 ok, 1 ran fine but there is something to report, 2 usage error,\n"
-    "3 other failure.\n";
+    "3 other failure, 4 the disk is full (nothing was saved: free some space, run it again).\n";
 
 static const struct {
     const char *name;

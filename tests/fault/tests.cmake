@@ -5,3 +5,33 @@ target_link_libraries(crash_writer PRIVATE op_store)
 add_test(NAME fault.crash_kill9
          COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/fault/crash_test.py $<TARGET_FILE:crash_writer>)
 set_tests_properties(fault.crash_kill9 PROPERTIES TIMEOUT 300)
+
+# A3 simulated power loss and A4 I/O errors, through the VFS shim (tests/fault/README.md).
+add_executable(store_fault tests/fault/store_fault.c tests/fault/vfs_fault.c
+               tests/fault/fault_util.c)
+target_link_libraries(store_fault PRIVATE op_store)
+add_test(NAME fault.power_loss COMMAND store_fault crash)
+add_test(NAME fault.power_loss_exit COMMAND store_fault crash-exit)
+add_test(NAME fault.ioerr COMMAND store_fault ioerr)
+set_tests_properties(fault.power_loss fault.power_loss_exit fault.ioerr PROPERTIES TIMEOUT 600)
+
+# A5 out of memory at the Nth allocation: SQLite through SQLITE_CONFIG_MALLOC, our static
+# libraries' malloc/calloc/realloc/strdup/sodium_malloc and msgpack_unpack_next through
+# link-time wraps (tests/fault/alloc_fault.c says why).
+add_executable(alloc_fault tests/fault/alloc_fault.c tests/fault/fault_util.c)
+target_link_libraries(alloc_fault PRIVATE op_agent)
+target_link_options(alloc_fault PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
+  -Wl,--wrap=msgpack_unpack_next)
+add_test(NAME fault.oom COMMAND alloc_fault)
+set_tests_properties(fault.oom PROPERTIES TIMEOUT 600)
+
+# A full disk for real: a worker on a 4 MiB tmpfs (root only; exit 77 = skipped otherwise).
+find_program(OP_FAULT_PYTHON3 python3)
+if(OP_FAULT_PYTHON3 AND TARGET outpost AND TARGET outpostd AND TARGET outpost-bench)
+  add_test(NAME fault.disk_full
+           COMMAND ${OP_FAULT_PYTHON3} ${CMAKE_SOURCE_DIR}/tests/fault/test_diskfull.py)
+  set_tests_properties(fault.disk_full PROPERTIES
+    ENVIRONMENT "OUTPOST_BIN=$<TARGET_FILE:outpost>;OUTPOSTD_BIN=$<TARGET_FILE:outpostd>;OUTPOST_BENCH_BIN=$<TARGET_FILE:outpost-bench>;PYTHONDONTWRITEBYTECODE=1"
+    SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()

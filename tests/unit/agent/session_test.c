@@ -1092,6 +1092,57 @@ test_gap_answered_with_want(void **state)
     teardown(NULL);
 }
 
+static int64_t
+one_int(replica *r, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_prepare_v2(store_db_handle(r->db), sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* A full disk on one side (TESTING A4, T4): its runs still go out, what it is sent is answered
+ * with its unchanged head (nothing half-stored), the session ends synced instead of failing
+ * as if the peer had sent bad data; with space again, the next meeting brings the rest.
+ * (Before: agent_session_recv returned OP_E_DISK_FULL and the connection was dropped with
+ * "peer sent bad data", so outbound sync depended on which RUN came first.) */
+static void
+test_full_disk_keeps_sending(void **state)
+{
+    replica a, b;
+    char sql[64];
+    uint8_t da[32], db[32];
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    for (uint32_t i = 0; i < 200; i++)
+        append(&a, i);
+    for (uint32_t i = 0; i < 20; i++)
+        append(&b, 1000 + i);
+    int64_t b_entries = count_entries(&b);
+    /* b's disk is full: not one more page (per connection, as the session's is b's) */
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count = %lld",
+             (long long)one_int(&b, "PRAGMA page_count"));
+    assert_int_equal(store_db_exec(b.db, sql), OP_OK);
+    assert_true(meet(&a, &b, -1, 256 * 1024, NULL));
+    assert_int_equal(count_entries(&a), 201 + b_entries); /* a got all of b's */
+    assert_int_equal(count_entries(&b), b_entries);       /* b stored nothing of a's */
+    assert_int_equal(one_int(&b, "SELECT count(*) FROM checkins"), 20);
+    /* space again */
+    assert_int_equal(store_db_exec(b.db, "PRAGMA max_page_count = 1073741823"), OP_OK);
+    assert_true(meet(&a, &b, -1, 256 * 1024, NULL));
+    digest(&a, da);
+    digest(&b, db);
+    assert_memory_equal(da, db, 32);
+    replica_close(&a);
+    replica_close(&b);
+    teardown(NULL);
+}
+
 int
 main(void)
 {
@@ -1111,6 +1162,7 @@ main(void)
         cmocka_unit_test(test_push_merges_ranges),
         cmocka_unit_test(test_big_entries_split_into_frames),
         cmocka_unit_test(test_gap_answered_with_want),
+        cmocka_unit_test(test_full_disk_keeps_sending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

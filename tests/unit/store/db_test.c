@@ -470,7 +470,8 @@ sqlite_codes_translate(void **state)
     assert_int_equal(store_db_code(SQLITE_FULL), OP_E_DISK_FULL);
     assert_int_equal(store_db_code(SQLITE_CORRUPT), OP_E_CORRUPT);
     assert_int_equal(store_db_code(SQLITE_NOTADB), OP_E_CORRUPT);
-    assert_int_equal(store_db_code(SQLITE_CANTOPEN), OP_E_NOTFOUND);
+    assert_int_equal(store_db_code(SQLITE_CANTOPEN), OP_E_IO); /* never "absent" */
+    assert_int_equal(store_db_code(SQLITE_CANTOPEN_ISDIR), OP_E_IO);
     assert_int_equal(store_db_code(SQLITE_CONSTRAINT_UNIQUE), OP_E_EXISTS);
     assert_int_equal(store_db_code(SQLITE_TOOBIG), OP_E_TOOBIG);
     assert_int_equal(store_db_code(SQLITE_IOERR_FSYNC), OP_E_IO);
