@@ -215,6 +215,15 @@ store_db_stmt(store_db *db, const char *sql, sqlite3_stmt **out)
     return OP_OK;
 }
 
+op_err
+store_db_stmt_bool(sqlite3_stmt *st, bool *yes)
+{
+    int rc = sqlite3_step(st);
+    *yes = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+}
+
 static op_err
 read_version(store_db *db, int *version)
 {

@@ -65,6 +65,10 @@ OP_MUST_CHECK op_err store_db_exec(store_db *db, const char *sql);
  * statement is reset and unbound. Borrowed: do not finalize. */
 OP_MUST_CHECK op_err store_db_stmt(store_db *db, const char *sql, sqlite3_stmt **out);
 
+/* Steps st (from store_db_stmt, parameters bound), whose one row holds one truth value (e.g.
+ * SELECT EXISTS (...)), into *yes, and resets st. *yes is false on failure. */
+OP_MUST_CHECK op_err store_db_stmt_bool(sqlite3_stmt *st, bool *yes);
+
 /* Settings in the meta table. get returns OP_E_NOTFOUND when absent; text is copied into buf
  * (truncated to n-1), blobs into buf with *len set. */
 OP_MUST_CHECK op_err store_db_meta_get(store_db *db, const char *k, void *buf, int n, int *len);

@@ -23,11 +23,7 @@ is_office(store_db *db, int64_t author, bool *yes)
                            &st)) != OP_OK)
         return r;
     sqlite3_bind_int64(st, 1, author);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *yes = sqlite3_column_int(st, 0) != 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+    return store_db_stmt_bool(st, yes);
 }
 
 /* Runs one statement of the erasure with ?1 = the target's row id, ?2 its author id, ?3 seq. */
@@ -116,11 +112,7 @@ store_erase_any(store_db *db, int64_t author, uint64_t first, uint64_t last, boo
     sqlite3_bind_int64(st, 1, author);
     sqlite3_bind_int64(st, 2, (int64_t)(first > STORE_SEQ_MAX ? STORE_SEQ_MAX : first));
     sqlite3_bind_int64(st, 3, (int64_t)(last > STORE_SEQ_MAX ? STORE_SEQ_MAX : last));
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *any = sqlite3_column_int(st, 0) != 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+    return store_db_stmt_bool(st, any);
 }
 
 op_err

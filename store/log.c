@@ -291,11 +291,7 @@ is_revoked(store_db *db, const uint8_t key[PROTO_KEY_BYTES], bool *yes)
                            &st)) != OP_OK)
         return r;
     sqlite3_bind_blob(st, 1, key, PROTO_KEY_BYTES, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *yes = sqlite3_column_int(st, 0) != 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+    return store_db_stmt_bool(st, yes);
 }
 
 op_err

@@ -179,11 +179,7 @@ store_view_author_counts(store_db *db, int64_t author, bool *counts)
                            &st)) != OP_OK)
         return r;
     sqlite3_bind_int64(st, 1, author);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *counts = sqlite3_column_int(st, 0) != 0;
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? OP_OK : store_db_code(rc);
+    return store_db_stmt_bool(st, counts);
 }
 
 /* Kinds that are a member's records: projected only for authors that count. */
