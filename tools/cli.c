@@ -322,19 +322,29 @@ cli_print_json(const cli_ctx *c, cli_node *n, const char *sql,
     return cli_print_json_counted(c, n, sql, bind, arg, NULL);
 }
 
+/* Prepares sql and binds its parameters: CLI_OK, or the exit code after saying why not. */
+static int
+prepare_bound(const cli_ctx *c, cli_node *n, const char *sql,
+              void (*bind)(sqlite3_stmt *st, void *arg), void *arg, sqlite3_stmt **st)
+{
+    if (sqlite3_prepare_v2(store_db_handle(n->db), sql, -1, st, NULL) != SQLITE_OK)
+        return cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n->db));
+    if (bind)
+        bind(*st, arg);
+    return CLI_OK;
+}
+
 int
 cli_print_json_counted(const cli_ctx *c, cli_node *n, const char *sql,
                        void (*bind)(sqlite3_stmt *st, void *arg), void *arg, long *count)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(store_db_handle(n->db), sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n->db));
-    if (bind)
-        bind(st, arg);
-    rc = sqlite3_step(st);
+    int code = prepare_bound(c, n, sql, bind, arg, &st);
+    if (code != CLI_OK)
+        return code;
+    int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        int code = cli_fail_err(c, store_db_code(rc), "query failed");
+        code = cli_fail_err(c, store_db_code(rc), "query failed");
         sqlite3_finalize(st);
         return code;
     }
@@ -351,12 +361,10 @@ cli_print_json_rows(const cli_ctx *c, cli_node *n, const char *sql,
                     void (*bind)(sqlite3_stmt *st, void *arg), void *arg, long *count)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(store_db_handle(n->db), sql, -1, &st, NULL);
+    int rc, code = prepare_bound(c, n, sql, bind, arg, &st);
     *count = 0;
-    if (rc != SQLITE_OK)
-        return cli_fail(c, CLI_FAIL, "query failed: %s", store_db_errmsg(n->db));
-    if (bind)
-        bind(st, arg);
+    if (code != CLI_OK)
+        return code;
     /* Rows go out as they come; a failure half-way must not leave a half array on stdout
      * looking complete, so the closing bracket is printed only on success. */
     fputc('[', stdout);
