@@ -519,8 +519,6 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
         r = OP_E_GAP;
         goto fail;
     }
-    if ((r = store_view_author_counts(db, author, &counts)) != OP_OK)
-        goto fail;
     /* Entries we hold already must be the very same entries. */
     for (i = 0; i < n && envs[i].seq <= h.seq; i++) {
         bool has_body;
@@ -533,27 +531,28 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
             goto fail;
         }
         out->already++;
-        bool erased = false;
-        if (items[i].body && !has_body &&
-            (r = store_erase_is(db, author, envs[i].seq, &erased)) != OP_OK) {
+        if (!items[i].body || has_body)
+            continue;
+        /* It came before without its body (from a peer that did not hold it, or chose to
+         * strip it). proto_run_verify matched this body to the signed body_hash: store and
+         * project it now. Else the node could never read it: a revoke whose body a relay
+         * withheld once would never take effect here (found by tests/fuzz/ingest.c). An erased
+         * body stays erased. */
+        bool erased;
+        if ((r = store_erase_is(db, author, envs[i].seq, &erased)) != OP_OK) {
             where = i;
             goto fail;
         }
-        if (items[i].body && !has_body && !erased) {
-            /* It came before without its body (from a peer that did not hold it, or chose to
-             * strip it). proto_run_verify matched this body to the signed body_hash: store and
-             * project it now. Else the node could never read it: a revoke whose body a relay
-             * withheld once would never take effect here (found by tests/fuzz/ingest.c). An
-             * erased body stays erased. */
-            if ((r = fill_body(db, author, envs[i].seq, items[i].body, items[i].body_len)) !=
-                    OP_OK ||
-                (r = store_view_apply(db, rd, author, counts, &envs[i], items[i].body,
-                                      items[i].body_len)) != OP_OK) {
-                where = i;
-                goto fail;
-            }
-            out->filled++;
+        if (erased)
+            continue;
+        if ((out->filled == 0 && (r = store_view_author_counts(db, author, &counts)) != OP_OK) ||
+            (r = fill_body(db, author, envs[i].seq, items[i].body, items[i].body_len)) != OP_OK ||
+            (r = store_view_apply(db, rd, author, counts, &envs[i], items[i].body,
+                                  items[i].body_len)) != OP_OK) {
+            where = i;
+            goto fail;
         }
+        out->filled++;
     }
     if (i == n) { /* all held: re-delivery changes nothing but bodies that were missing */
         if (out->filled == 0) {
@@ -563,7 +562,9 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
         r = store_db_commit(db);
         goto out;
     }
-    if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK)
+    /* (Re-deliveries, above, look it up only when they fill in a body.) */
+    if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK ||
+        (out->filled == 0 && (r = store_view_author_counts(db, author, &counts)) != OP_OK))
         goto fail;
     if (i == 0 && memcmp(envs[0].prev, h.hash, PROTO_HASH_BYTES) != 0 && h.seq > 0) {
         /* The run is signed (its head) and chained, so its first entry is the author's word
