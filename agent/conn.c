@@ -1,9 +1,12 @@
 /* conn.c — one peer connection on libuv (see conn.h). */
 #include "agent/conn.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "agent/log.h"
 #include "proto/frame.h"
@@ -524,6 +527,21 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
 }
 
+/* Left alone, the kernel takes up to tcp_wmem's 4 MiB a socket, and on a slow link what sits
+ * there is out of the session's hands for minutes: the peer's ACK that it already holds those
+ * entries (from another peer), or its WANT after a gap, comes too late to send less, and the
+ * peer's answers wait behind it. TCP_NOTSENT_LOWAT keeps the kernel's unsent bytes near
+ * AGENT_UNSENT_MAX (what is in flight is not limited); the rest waits in the session. Best
+ * effort: a kernel without it (before 3.12) just buffers more. */
+static void
+limit_unsent(agent_conn *c)
+{
+    uv_os_fd_t fd;
+    int lowat = AGENT_UNSENT_MAX;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+}
+
 static op_err
 begin_handshake(agent_conn *c)
 {
@@ -533,6 +551,7 @@ begin_handshake(agent_conn *c)
         return r;
     c->state = CONN_HANDSHAKE;
     uv_tcp_nodelay(&c->tcp, 1);
+    limit_unsent(c);
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
         return OP_E_IO;
     if (c->initiator)

@@ -27,7 +27,11 @@
 /* A retry scheduled further ahead than this (the longest backoff with its jitter, plus
  * PROTO_TIME_TOLERANCE_MS) was scheduled by a clock that has since been set back: due now. */
 #define AGENT_RETRY_HORIZON_MS (AGENT_BACKOFF_MAX_MS / 5 * 6 + PROTO_TIME_TOLERANCE_MS)
-#define AGENT_WRITE_HIGH_WATER (512 * 1024)
+/* Bytes queued on a link before the session stops adding runs (in libuv's write queue), and
+ * unsent bytes the kernel takes (limit_unsent in conn.c): enough to keep a LAN busy between
+ * wake-ups, little enough that on a slow link an ACK or WANT still changes what goes next. */
+#define AGENT_WRITE_HIGH_WATER (256 * 1024)
+#define AGENT_UNSENT_MAX (128 * 1024)
 #define AGENT_RECEIPT_EVERY_MS 2000
 #define AGENT_NOFILE_MAX 65536 /* descriptors the agent asks for (RLIMIT_NOFILE) */
 /* Connections accepted and not yet authenticated, from one address and in all (C18): more are

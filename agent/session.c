@@ -36,13 +36,20 @@ struct agent_session {
      * is held, and WANT would ask for the refused ones again, for ever. */
     uint8_t (*refused)[PROTO_KEY_BYTES];
     size_t n_refused;
-    /* WANTs sent per author in this session since it last made progress: a peer whose runs of
-     * an author keep starting past what we hold after we asked for the missing ones (a hole in
-     * its store, or a hostile peer) would be asked again for ever; past AGENT_SESSION_MAX_WANTS
-     * it is refused. */
+    /* Per author, the WANTs of this session. A run past a gap is answered with one WANT; the
+     * runs the sender had already sent behind it arrive past the gap too, each starting further
+     * on, and are answered with ACK while the WANT is fresh (AGENT_SESSION_WANT_AGAIN_MS since
+     * it went out or since the log last grew here): a WANT each made the sender go back and
+     * send everything since again, once per run in flight. A run past the gap that starts no
+     * further on than one already seen was sent again after the WANT and still does not
+     * connect (a hole in the peer's store, or a hostile peer): asked again, and past
+     * AGENT_SESSION_MAX_WANTS refused. */
     struct wanted {
         uint8_t author[PROTO_KEY_BYTES];
-        uint32_t n;
+        uint32_t n;        /* WANTs sent since the author's log last grew here */
+        bool asked;        /* a WANT went out in this session */
+        uint64_t fresh_ms; /* when it went out, or when the log last grew after it */
+        uint64_t past;     /* the furthest start of a run past the gap since the WANT */
     } *wanted;
     size_t n_wanted;
     agent_session_stats stats;
@@ -294,32 +301,64 @@ refuse(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], op_err why)
     return send_ack(s, author);
 }
 
-/* Counts a WANT for author; *over: it was asked for more than AGENT_SESSION_MAX_WANTS times. */
-static op_err
-count_want(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], bool *over)
-{
-    *over = false;
-    for (size_t i = 0; i < s->n_wanted; i++)
-        if (memcmp(s->wanted[i].author, author, PROTO_KEY_BYTES) == 0) {
-            *over = ++s->wanted[i].n > AGENT_SESSION_MAX_WANTS;
-            return OP_OK;
-        }
-    struct wanted *more = realloc(s->wanted, (s->n_wanted + 1) * sizeof *more);
-    if (!more)
-        return OP_E_NOMEM;
-    s->wanted = more;
-    memcpy(s->wanted[s->n_wanted].author, author, PROTO_KEY_BYTES);
-    s->wanted[s->n_wanted++].n = 1;
-    return OP_OK;
-}
-
-/* Entries of author were stored: the WANTs counted so far were answered. */
-static void
-reset_wants(agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
+/* The WANT state of author (added if new); NULL when out of memory. */
+static struct wanted *
+wanted_of(agent_session *s, const uint8_t author[PROTO_KEY_BYTES])
 {
     for (size_t i = 0; i < s->n_wanted; i++)
         if (memcmp(s->wanted[i].author, author, PROTO_KEY_BYTES) == 0)
+            return &s->wanted[i];
+    struct wanted *more = realloc(s->wanted, (s->n_wanted + 1) * sizeof *more);
+    if (!more)
+        return NULL;
+    s->wanted = more;
+    struct wanted *w = &s->wanted[s->n_wanted++];
+    *w = (struct wanted){.n = 0};
+    memcpy(w->author, author, PROTO_KEY_BYTES);
+    return w;
+}
+
+/* Entries of author were stored: the WANTs so far were answered, and the answer is flowing. */
+static void
+progressed(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint64_t now_ms)
+{
+    for (size_t i = 0; i < s->n_wanted; i++)
+        if (memcmp(s->wanted[i].author, author, PROTO_KEY_BYTES) == 0) {
             s->wanted[i].n = 0;
+            if (s->wanted[i].asked)
+                s->wanted[i].fresh_ms = now_ms;
+        }
+}
+
+/* A run of author starting at seq first does not connect to what we hold: ask for the rest
+ * (WANT), unless it was sent before the peer saw a fresh WANT (ACK), or the peer was asked too
+ * often with no progress (refused with OP_E_GAP). */
+static op_err
+on_gap(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint64_t first, uint64_t now_ms)
+{
+    uint64_t head;
+    proto_wbuf w;
+    op_err r;
+    struct wanted *wt = wanted_of(s, author);
+    if (!wt)
+        return OP_E_NOMEM;
+    bool fresh = wt->asked && now_ms >= wt->fresh_ms &&
+                 now_ms - wt->fresh_ms < AGENT_SESSION_WANT_AGAIN_MS;
+    if (fresh && first > wt->past) {
+        wt->past = first;
+        return send_ack(s, author);
+    }
+    if (++wt->n > AGENT_SESSION_MAX_WANTS) {
+        s->stats.refused++;
+        return refuse(s, author, OP_E_GAP);
+    }
+    if ((r = store_have_head(s->db, author, &head)) != OP_OK)
+        return r;
+    wt->asked = true;
+    wt->fresh_ms = now_ms;
+    wt->past = first;
+    proto_wbuf_init(&w, s->buf, BUF_BYTES);
+    return send_buf(s, &w, proto_msg_want(&w, author, head + 1));
 }
 
 /* Codes that say the store failed, not the peer. */
@@ -334,7 +373,6 @@ static op_err
 on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
 {
     store_ingested got;
-    proto_wbuf w;
     proto_envelope first;
     size_t bad;
     op_err r;
@@ -353,20 +391,8 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     if (r != OP_OK)
         return r;
     r = store_log_ingest(s->db, s->rd, m->items, m->n_items, now_ms, &got, &bad);
-    if (r == OP_E_GAP) {
-        uint64_t head;
-        bool over;
-        if ((r = count_want(s, first.author, &over)) != OP_OK)
-            return r;
-        if (over) {
-            s->stats.refused++;
-            return refuse(s, first.author, OP_E_GAP);
-        }
-        if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
-            return r;
-        proto_wbuf_init(&w, s->buf, BUF_BYTES);
-        return send_buf(s, &w, proto_msg_want(&w, first.author, head + 1));
-    }
+    if (r == OP_E_GAP)
+        return on_gap(s, first.author, first.seq, now_ms);
     if (((r == OP_E_FORK || r == OP_E_CHAIN) && got.evidence) || r == OP_E_REVOKED) {
         /* The author wrote two different logs (the evidence is kept in the forks table), or
          * was revoked before these entries: the run is refused, the session goes on. */
@@ -400,7 +426,7 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
         return r;
     if (got.stored)
-        reset_wants(s, first.author);
+        progressed(s, first.author, now_ms);
     if (got.stored && s->io.stored)
         s->io.stored(s->io.ctx, first.author, head - got.stored + 1, head);
     return send_ack(s, first.author);
@@ -539,7 +565,9 @@ agent_session_pump(agent_session *s, size_t budget, bool *more)
 {
     op_err r = OP_OK;
     size_t sent;
-    while (s->n_jobs && budget > 0) {
+    /* Nothing before the comparison is done: a push queued meanwhile may start past what the
+     * peer holds (it is only known from its HAVE), and such a run is refused and sent again. */
+    while (s->reconciled && s->n_jobs && budget > 0) {
         if ((r = send_one_run(s, &sent)) != OP_OK)
             break;
         budget = sent >= budget ? 0 : budget - sent;

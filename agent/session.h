@@ -49,12 +49,14 @@ typedef struct agent_session_io {
  * some records made before admission, not enough to fill a relay's disk (SPEC §6, C1). */
 #define AGENT_NONMEMBER_QUOTA_BYTES (1024 * 1024)
 
+/* A run that starts past what is held is answered with one WANT for the rest. Runs the peer
+ * sent before it saw the WANT (each starting further on) are answered with ACK while the WANT
+ * is fresh: this long since it went out, or since the log last grew after it. */
+#define AGENT_SESSION_WANT_AGAIN_MS 60000
 /* WANTs for one author in one session, with nothing of it stored in between, before its runs
- * are refused (OP_E_GAP). Runs already in flight when the first WANT went out each get another
- * one (a relay pushing a backlog as it arrives: up to a few MiB in flight); a peer that answers a
- * WANT with runs that still do not connect (a hole in its store, or a hostile peer) would loop
- * for ever. */
-#define AGENT_SESSION_MAX_WANTS 64
+ * are refused (OP_E_GAP): a peer that answers a WANT with runs that still do not connect (a hole
+ * in its store, or a hostile peer) is not asked for ever. */
+#define AGENT_SESSION_MAX_WANTS 8
 
 typedef struct agent_session_stats {
     uint64_t entries_sent, entries_received, entries_already, msgs_in, msgs_out;
