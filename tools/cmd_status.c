@@ -2,6 +2,7 @@
  * office yet. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 
 #include "proto/time.h"
@@ -15,7 +16,8 @@ static const char help[] =
     "A peer whose clock differed from this node's by over 5 min at its last handshake is a\n"
     "warning (clock), and so is this node's own clock when it is over 5 min off the median of\n"
     "its peers' clocks (two peers or more, or its office). Entries keep their order (by seq)\n"
-    "whatever the clocks say.\n";
+    "whatever the clocks say. Under 100 MiB free on the disk holding DIR is a warning (disk):\n"
+    "when it is full, new entries are refused (exit 4) until space is freed.\n";
 
 /* One row: everything status shows. */
 #define STATUS_SQL                                                                                 \
@@ -61,10 +63,25 @@ static const char help[] =
  * add up to the entries held: no count over a million rows. */
 #define ENTRIES_HELD "(SELECT coalesce(sum(head_seq), 0) FROM authors)"
 
+/* Free space under this on the disk holding the node is a warning (TESTING T4): an entry needs
+ * little, but SQLite needs room for its WAL and checkpoints, and when the disk is full new
+ * entries are refused (exit 4) until space is freed. */
+#define DISK_LOW_BYTES 104857600 /* 100 MiB */
+
 typedef struct status_args {
     const char *dir;
     bool agent;
+    long long disk_free; /* bytes this user may still write there; -1 unknown */
 } status_args;
+
+static long long
+disk_free(const char *dir)
+{
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0)
+        return -1;
+    return (long long)v.f_bavail * (long long)v.f_frsize;
+}
 
 static void
 bind_status(sqlite3_stmt *st, void *arg)
@@ -72,6 +89,29 @@ bind_status(sqlite3_stmt *st, void *arg)
     const status_args *a = arg;
     sqlite3_bind_text(st, 1, a->dir, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, a->agent ? "true" : "false", -1, SQLITE_STATIC);
+    if (a->disk_free >= 0)
+        sqlite3_bind_int64(st, 3, a->disk_free);
+}
+
+/* The disk line: how much is free, a warning under DISK_LOW_BYTES. */
+static void
+print_disk(const status_args *a)
+{
+    double mib = (double)a->disk_free / (1024.0 * 1024.0);
+    char amount[32];
+    if (a->disk_free < 0) {
+        printf("disk      free space unknown (statvfs failed on %s)\n", a->dir);
+        return;
+    }
+    if (mib >= 1024.0)
+        snprintf(amount, sizeof amount, "%.1f GiB", mib / 1024.0);
+    else
+        snprintf(amount, sizeof amount, "%.1f MiB", mib);
+    if (a->disk_free < DISK_LOW_BYTES)
+        printf("disk      warning: only %s free; when the disk is full new entries are refused "
+               "(exit 4): free some space\n", amount);
+    else
+        printf("disk      %s free\n", amount);
 }
 
 /* "24 h 00 min", "10 min 02 s", "48 s": how far apart two clocks are. out needs 32 bytes. */
@@ -223,7 +263,7 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
         return code;
     if ((code = cli_node_open(c, &n)) != CLI_OK)
         return code;
-    status_args agent = {c->dir, cli_agent_call(c->dir, NULL)};
+    status_args agent = {c->dir, cli_agent_call(c->dir, NULL), disk_free(c->dir)};
     if (c->json) {
         code = cli_print_json(
             c, &n,
@@ -246,7 +286,9 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
                        " clk.measured, 'peers_skewed', clk.skewed, 'offset_ms', clkoff.offset,"
                        " 'off', json(CASE WHEN clkown.off THEN 'true' ELSE 'false' END),"
                        " 'warning', json(CASE WHEN clk.skewed > 0 OR clkown.off THEN 'true'"
-                       " ELSE 'false' END)))"
+                       " ELSE 'false' END)), 'disk', json_object('free_bytes', ?3, 'low_bytes',"
+                       " " STR(DISK_LOW_BYTES) ", 'low', json(CASE WHEN ?3 < " STR(DISK_LOW_BYTES)
+                       " THEN 'true' ELSE 'false' END)))"
                        " FROM me, own, acked, clk, clkoff, clkown",
             bind_status, &agent);
         cli_node_close(&n);
@@ -294,6 +336,7 @@ cli_status_main(cli_ctx *c, int argc, char **argv)
                "is kept, the other as evidence; see 'outpost alerts'):\n", forks);
         print_forked(&n);
     }
+    print_disk(&agent);
     print_clock(&n);
     print_peers(c, &n, agent.agent);
 #undef COL

@@ -110,6 +110,14 @@ class StatusTest(CliTest):
         self.assertEqual(st["clock"], {"tolerance_ms": 300000, "peers_measured": 0,
                                        "peers_skewed": 0, "offset_ms": None, "off": False,
                                        "warning": False})
+        # free space where the node lives, against the same statvfs figure (T4's watermark)
+        disk = st["disk"]
+        self.assertEqual(set(disk), {"free_bytes", "low_bytes", "low"})
+        self.assertEqual(disk["low_bytes"], 100 * 1024 * 1024)
+        vfs = os.statvfs(self.dir)
+        now_free = vfs.f_bavail * vfs.f_frsize
+        self.assertLess(abs(disk["free_bytes"] - now_free), 64 * 1024 * 1024)
+        self.assertEqual(disk["low"], disk["free_bytes"] < disk["low_bytes"])
 
     def test_worker(self):
         doc = self.init("Ann", site="Acme")
@@ -144,6 +152,8 @@ class StatusTest(CliTest):
         self.assertIn("Ann", r.out)
         self.assertIn("worker", r.out)
         self.assertNotIn("clock", r.out)  # no peer's clock known: nothing to say
+        self.assertRegex(r.out, r"(?m)^disk      (\d+\.\d [MG]iB free|warning: only .* free some "
+                                r"space)$")
         self.assertEqual(r.err, "")
 
     def test_help(self):

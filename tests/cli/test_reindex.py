@@ -39,6 +39,9 @@ class ReindexTest(CliTest):
                      ["log"], ["status"]):
             out[" ".join(args)] = self.ok(*args).out
             out[" ".join(args) + " --json"] = self.ok(*args, "--json").out
+        # the free space on the disk is not the store's: it moves with everything else
+        out["status"] = re.sub(r"(?m)^disk .*$", "disk", out["status"])
+        out["status --json"] = re.sub(r'"disk":\{[^}]*\}', '"disk"', out["status --json"])
         return out
 
     def tables(self):

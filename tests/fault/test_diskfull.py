@@ -94,6 +94,9 @@ class DiskFull(net.IntegTest):
         # Reads work.
         st = w.ok_json("status")
         self.assertEqual(st["entries"]["own"], len(self.own_notes(w)) + self.own_other(w))
+        self.assertTrue(st["disk"]["low"], st["disk"])          # T4: the watermark warning
+        self.assertLess(st["disk"]["free_bytes"], 1024 * 1024, st["disk"])
+        self.assertIn("disk      warning: only", w.ok("status").out)
         notes = [e["body"].get("note") for e in w.log() if e["body"]]
         self.assertNotIn("refused", notes)
         self.assertNotIn("refused kpi", notes)
