@@ -214,6 +214,17 @@ session_refused(void *ctx, const uint8_t author[32], op_err why)
 }
 
 static void
+session_already(void *ctx, const uint8_t author[32], uint64_t n, uint64_t bytes)
+{
+    agent_conn *c = ctx;
+    char k[9], p[9];
+    agent_short_key(author, k);
+    agent_short_key(c->peer, p);
+    agent_log("received %llu entries of %s from %s again (%llu bytes): held already",
+              (unsigned long long)n, k, p, (unsigned long long)bytes);
+}
+
+static void
 session_acked(void *ctx, const uint8_t author[32], uint64_t seq)
 {
     agent_conn *c = ctx;
@@ -395,7 +406,8 @@ process(agent_conn *c)
             c->live_ms = uv_now(c->node->loop);
             c->live_in = c->in_len - off; /* what already came after the handshake */
             agent_session_io io = {.ctx = c, .send = send_frame, .stored = session_stored,
-                                   .acked = session_acked, .refused = session_refused};
+                                   .acked = session_acked, .refused = session_refused,
+                                   .already = session_already};
             if ((r = agent_session_new(c->node->db, c->node->rd, &io, &c->session)) != OP_OK) {
                 close_err(c, "session", r);
                 return;

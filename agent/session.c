@@ -9,9 +9,9 @@
 #include "store/log.h"
 #include "store/member.h"
 
-/* Entries read from the store per RUN at most: about what a frame holds at ~300 bytes an
- * entry; the frame size caps it further. */
-#define RUN_READ_MAX 256
+/* Entries read from the store per RUN at most: half the window (session.h), so that two RUNs
+ * are in flight; the frame size caps it further. */
+#define RUN_READ_MAX (AGENT_SESSION_WINDOW_ENTRIES / 2)
 
 typedef struct job {
     uint8_t author[PROTO_KEY_BYTES];
@@ -28,6 +28,11 @@ struct agent_session {
     bool reconciled; /* we know everything the peer lacked when we compared */
     bool sent_done, peer_done, started;
     uint64_t runs_unanswered; /* RUNs sent that the peer has not answered (ACK or WANT) yet */
+    /* Entries in those RUNs (the window, AGENT_SESSION_WINDOW_ENTRIES), and each RUN's count,
+     * oldest first (answers come in the order the RUNs went: a ring) */
+    uint64_t entries_unanswered;
+    uint16_t unanswered[AGENT_SESSION_WINDOW_ENTRIES];
+    size_t unanswered_first;
     int haves_expected, haves_got;
     job *jobs;
     size_t n_jobs, cap_jobs;
@@ -422,6 +427,13 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     }
     s->stats.entries_received += got.stored;
     s->stats.entries_already += got.already;
+    if (got.already && s->io.already) {
+        /* the entries held already are the run's first ones (store_log_ingest) */
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < got.already && i < m->n_items; i++)
+            bytes += m->items[i].env_len + (m->items[i].body ? m->items[i].body_len : 0);
+        s->io.already(s->io.ctx, first.author, got.already, bytes);
+    }
     uint64_t head;
     if ((r = store_have_head(s->db, first.author, &head)) != OP_OK)
         return r;
@@ -455,8 +467,11 @@ skip_acked(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint64_t seq
 static void
 answered(agent_session *s)
 {
-    if (s->runs_unanswered > 0)
-        s->runs_unanswered--;
+    if (s->runs_unanswered == 0)
+        return; /* an answer to nothing (a broken peer): the window stays as it is */
+    s->entries_unanswered -= s->unanswered[s->unanswered_first];
+    s->unanswered_first = (s->unanswered_first + 1) % AGENT_SESSION_WINDOW_ENTRIES;
+    s->runs_unanswered--;
 }
 
 op_err
@@ -550,6 +565,10 @@ send_one_run(agent_session *s, size_t *sent)
     r = send_buf(s, &w, proto_msg_run(&w, run.items, n));
     if (r == OP_OK) {
         *sent = w.len;
+        /* at most AGENT_SESSION_WINDOW_ENTRIES runs (each >= 1 entry): the ring has room */
+        s->unanswered[(s->unanswered_first + s->runs_unanswered) % AGENT_SESSION_WINDOW_ENTRIES] =
+            (uint16_t)n;
+        s->entries_unanswered += n;
         s->runs_unanswered++;
         s->stats.entries_sent += n;
         j->next += n;
@@ -566,8 +585,10 @@ agent_session_pump(agent_session *s, size_t budget, bool *more)
     op_err r = OP_OK;
     size_t sent;
     /* Nothing before the comparison is done: a push queued meanwhile may start past what the
-     * peer holds (it is only known from its HAVE), and such a run is refused and sent again. */
-    while (s->reconciled && s->n_jobs && budget > 0) {
+     * peer holds (it is only known from its HAVE), and such a run is refused and sent again.
+     * Then the window: another RUN only while a whole one (RUN_READ_MAX) still fits in it. */
+    while (s->reconciled && s->n_jobs && budget > 0 &&
+           s->entries_unanswered + RUN_READ_MAX <= AGENT_SESSION_WINDOW_ENTRIES) {
         if ((r = send_one_run(s, &sent)) != OP_OK)
             break;
         budget = sent >= budget ? 0 : budget - sent;

@@ -7,7 +7,8 @@
  * 2. Otherwise both send BUCKETS (256 bucket hashes) and then, for each bucket that differs,
  *    HAVE with their heads in it. Each side queues, per author, the run the other lacks.
  * 3. Runs stream as RUN messages (one author each, sized to fit a frame), office logs first,
- *    when the connection asks for more (agent_session_pump: back-pressure). The receiver
+ *    when the connection asks for more (agent_session_pump: back-pressure) and while at most
+ *    AGENT_SESSION_WINDOW_ENTRIES entries are unanswered (the window, below). The receiver
  *    ingests each RUN in one transaction and answers with ACK (its durable head; also for a
  *    run it refused). A RUN that does not connect to what the receiver holds (a gap) is
  *    answered with WANT, and the sender goes back to that seq. Every RUN gets one answer.
@@ -43,6 +44,10 @@ typedef struct agent_session_io {
      * same code (a forged or malformed run: OP_E_AUTH, OP_E_CHAIN, OP_E_SEQ, OP_E_AUTHOR,
      * OP_E_BODYHASH, OP_E_TOOBIG, ...). */
     void (*refused)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], op_err why);
+    /* A run of author brought n entries, `bytes` bytes of envelopes and bodies, that this node
+     * held already: sent again, e.g. after a cut link (may be NULL; for the log, so that what a
+     * resume re-sends can be measured from outside: TESTING A2). */
+    void (*already)(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t n, uint64_t bytes);
 } agent_session_io;
 
 /* What a node holds for an author that is not (yet) a member: enough for its join entry and
@@ -57,6 +62,13 @@ typedef struct agent_session_io {
  * are refused (OP_E_GAP): a peer that answers a WANT with runs that still do not connect (a hole
  * in its store, or a hostile peer) is not asked for ever. */
 #define AGENT_SESSION_MAX_WANTS 8
+
+/* Entries sent and not yet answered (ACK or WANT), at most: the receiver ingests each RUN in
+ * one transaction before it answers, so a link cut or a receiver killed loses at most this
+ * many, and a resume sends at most this many again (TESTING A2: one batch, 256 entries; runs of
+ * at most half of it, each within a frame, keep two in flight so that the link stays busy while
+ * the receiver writes). */
+#define AGENT_SESSION_WINDOW_ENTRIES 256
 
 typedef struct agent_session_stats {
     uint64_t entries_sent, entries_received, entries_already, msgs_in, msgs_out;

@@ -35,3 +35,12 @@ if(OP_FAULT_PYTHON3 AND TARGET outpost AND TARGET outpostd AND TARGET outpost-be
     ENVIRONMENT "OUTPOST_BIN=$<TARGET_FILE:outpost>;OUTPOSTD_BIN=$<TARGET_FILE:outpostd>;OUTPOST_BENCH_BIN=$<TARGET_FILE:outpost-bench>;PYTHONDONTWRITEBYTECODE=1"
     SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# A6 crash during erasure and key rotation: power loss at every sync x 3 modes, and kill -9
+# (tests/fault/README.md; ERASE_CRASH_POINTS / ERASE_KILLS for the gate).
+add_executable(erase_fault tests/fault/erase_fault.c tests/fault/vfs_fault.c
+               tests/fault/fault_util.c)
+target_link_libraries(erase_fault PRIVATE op_store)
+add_test(NAME fault.erase_power_loss COMMAND erase_fault crash)
+add_test(NAME fault.erase_kill9 COMMAND erase_fault kill9)
+set_tests_properties(fault.erase_power_loss fault.erase_kill9 PROPERTIES TIMEOUT 600)

@@ -511,7 +511,17 @@ typedef struct victim {
     agent_session *s;
     op_err refused_why;
     int refusals;
+    uint64_t already, already_bytes; /* what io.already reported */
 } victim;
+
+static void
+victim_already(void *ctx, const uint8_t author[PROTO_KEY_BYTES], uint64_t n, uint64_t bytes)
+{
+    victim *v = ctx;
+    (void)author;
+    v->already += n;
+    v->already_bytes += bytes;
+}
 
 static void
 victim_refused(void *ctx, const uint8_t author[PROTO_KEY_BYTES], op_err why)
@@ -533,7 +543,8 @@ static void
 victim_start(victim *v, replica *r)
 {
     memset(v, 0, sizeof *v);
-    agent_session_io io = {.ctx = v, .send = victim_send, .refused = victim_refused};
+    agent_session_io io = {
+        .ctx = v, .send = victim_send, .refused = victim_refused, .already = victim_already};
     assert_int_equal(agent_session_new(r->db, r->rd, &io, &v->s), OP_OK);
     assert_int_equal(agent_session_start(v->s, clock_ms), OP_OK);
 }
@@ -568,6 +579,73 @@ run_msg(const proto_run_item *items, size_t n, uint8_t *buf, size_t cap)
     return w.len;
 }
 
+/* TESTING A2: the sender keeps at most AGENT_SESSION_WINDOW_ENTRIES entries unanswered, however
+ * much the connection would take, so a receiver killed mid-sync loses, and a resume sends
+ * again, at most one batch. Two RUNs are in flight at once (the link stays busy while the
+ * receiver writes). Before the window, one pump with room sent all 700 entries. */
+static void
+test_window_bounds_entries_in_flight(void **state)
+{
+    replica a, b;
+    msgq to_a = {0}, to_b = {0};
+    agent_session *sa, *sb;
+    agent_session_io ia = {.ctx = &to_b, .send = q_send}, ib = {.ctx = &to_a, .send = q_send};
+    uint64_t most = 0, most_runs = 0;
+    bool more;
+    (void)state;
+    setup(NULL);
+    replica_new(&a, 0);
+    replica_new(&b, 1);
+    for (uint32_t i = 0; i < 700; i++)
+        append(&a, i);
+    assert_int_equal(agent_session_new(a.db, a.rd, &ia, &sa), OP_OK);
+    assert_int_equal(agent_session_new(b.db, b.rd, &ib, &sb), OP_OK);
+    assert_int_equal(agent_session_start(sa, clock_ms), OP_OK);
+    assert_int_equal(agent_session_start(sb, clock_ms), OP_OK);
+    for (int round = 0; round < 1000; round++) {
+        if (agent_session_synced(sa) && agent_session_synced(sb) && to_a.head == to_a.n &&
+            to_b.head == to_b.n)
+            break;
+        /* every earlier RUN is answered: what a sends now is all it has unanswered */
+        assert_int_equal(agent_session_pump(sa, 1u << 30, &more), OP_OK);
+        uint64_t unanswered = 0, runs = 0;
+        for (size_t i = to_b.head; i < to_b.n; i++) {
+            proto_msg m;
+            assert_int_equal(proto_msg_decode(to_b.msgs[i], to_b.lens[i], &m), OP_OK);
+            if (m.type == PROTO_MSG_RUN) {
+                unanswered += m.n_items;
+                runs++;
+            }
+            proto_msg_free(&m);
+        }
+        assert_true(unanswered <= AGENT_SESSION_WINDOW_ENTRIES);
+        most = unanswered > most ? unanswered : most;
+        most_runs = runs > most_runs ? runs : most_runs;
+        while (to_b.head < to_b.n) {
+            size_t i = to_b.head++;
+            assert_int_equal(agent_session_recv(sb, to_b.msgs[i], to_b.lens[i], clock_ms), OP_OK);
+            free(to_b.msgs[i]);
+        }
+        assert_int_equal(agent_session_pump(sb, 1u << 30, &more), OP_OK);
+        while (to_a.head < to_a.n) {
+            size_t i = to_a.head++;
+            assert_int_equal(agent_session_recv(sa, to_a.msgs[i], to_a.lens[i], clock_ms), OP_OK);
+            free(to_a.msgs[i]);
+        }
+    }
+    assert_true(agent_session_synced(sa) && agent_session_synced(sb));
+    assert_int_equal(most, AGENT_SESSION_WINDOW_ENTRIES);
+    assert_int_equal(most_runs, 2);
+    assert_int_equal(count_entries(&b), 701);
+    agent_session_free(sa);
+    agent_session_free(sb);
+    q_free(&to_a);
+    q_free(&to_b);
+    replica_close(&a);
+    replica_close(&b);
+    teardown(NULL);
+}
+
 /* C10: an old session replayed whole to the node that took part in it, and an old batch
  * re-sent in a later session: every message is accepted (0 errors), nothing is stored twice
  * (0 duplicates), the store is unchanged, and every re-sent entry is counted as already held. */
@@ -586,7 +664,7 @@ test_replayed_session_and_batch_are_idempotent(void **state)
     record_to_b = &old;
     assert_true(meet(&a, &b, -1, 64 * 1024, NULL));
     record_to_b = NULL;
-    uint64_t held = count_entries(&b), runs = 0, entries_in_runs = 0;
+    uint64_t held = count_entries(&b), runs = 0, entries_in_runs = 0, bytes_in_runs = 0;
     digest(&b, before);
     assert_int_equal(held, 601);
 
@@ -599,6 +677,8 @@ test_replayed_session_and_batch_are_idempotent(void **state)
         if (m.type == PROTO_MSG_RUN) {
             runs++;
             entries_in_runs += m.n_items;
+            for (size_t j = 0; j < m.n_items; j++)
+                bytes_in_runs += m.items[j].env_len + m.items[j].body_len;
         }
         proto_msg_free(&m);
         assert_int_equal(agent_session_recv(v.s, old.msgs[i], old.lens[i], clock_ms), OP_OK);
@@ -607,6 +687,9 @@ test_replayed_session_and_batch_are_idempotent(void **state)
     assert_int_equal(entries_in_runs, 601);
     assert_int_equal(agent_session_stats_get(v.s)->entries_received, 0);
     assert_int_equal(agent_session_stats_get(v.s)->entries_already, entries_in_runs);
+    /* and reported, with its bytes, for the log (TESTING A2: what a resume re-sends) */
+    assert_int_equal(v.already, entries_in_runs);
+    assert_int_equal(v.already_bytes, bytes_in_runs);
     assert_int_equal(v.refusals, 0);
     victim_end(&v);
     assert_int_equal(count_entries(&b), held);
@@ -1212,6 +1295,7 @@ main(void)
         cmocka_unit_test(test_ack_skips_what_the_peer_got_elsewhere),
         cmocka_unit_test(test_revoked_runs_are_recorded),
         cmocka_unit_test(test_fork_refused_and_meeting_ends),
+        cmocka_unit_test(test_window_bounds_entries_in_flight),
         cmocka_unit_test(test_replayed_session_and_batch_are_idempotent),
         cmocka_unit_test(test_forged_runs_refused_with_their_own_code),
         cmocka_unit_test(test_gap_in_flight_and_gap_that_never_closes),
