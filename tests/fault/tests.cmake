@@ -35,3 +35,14 @@ if(OP_FAULT_PYTHON3 AND TARGET outpost AND TARGET outpostd AND TARGET outpost-be
     ENVIRONMENT "OUTPOST_BIN=$<TARGET_FILE:outpost>;OUTPOSTD_BIN=$<TARGET_FILE:outpostd>;OUTPOST_BENCH_BIN=$<TARGET_FILE:outpost-bench>;PYTHONDONTWRITEBYTECODE=1"
     SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# The agent (node.c, conn.c) when libuv, the store's bookkeeping or an allocation fails, and
+# against a scripted peer that misbehaves; link-time wraps inject the faults and move the
+# agent's clock (tests/fault/agent_fault.c says which).
+add_executable(agent_fault tests/fault/agent_fault.c)
+target_link_libraries(agent_fault PRIVATE op_agent PkgConfig::CMOCKA)
+target_link_options(agent_fault PRIVATE
+  -Wl,--wrap=uv_write,--wrap=uv_accept,--wrap=uv_read_start,--wrap=uv_tcp_connect
+  -Wl,--wrap=uv_getaddrinfo,--wrap=uv_now,--wrap=store_db_stmt,--wrap=calloc,--wrap=malloc,--wrap=agent_log)
+add_test(NAME fault.agent COMMAND agent_fault)
+set_tests_properties(fault.agent PROPERTIES TIMEOUT 300)
