@@ -141,12 +141,28 @@ on_written(uv_write_t *req, int status)
     pump(c);
 }
 
+/* A write that could not even be queued (out of memory, or libuv refused it) closes the link
+ * with that reason at once: the caller's later reason ("peer sent bad data" when the session
+ * was answering a message, say) would blame the peer for our failure, and only the first
+ * reason given counts. */
+static op_err
+write_failed(agent_conn *c, op_err e, int uv_err)
+{
+    char why[640];
+    if (uv_err)
+        snprintf(why, sizeof why, "write failed: %s", uv_strerror(uv_err));
+    else
+        snprintf(why, sizeof why, "write failed: %s (%s)", op_strerror(e), op_errname(e));
+    agent_conn_close(c, why);
+    return e;
+}
+
 static op_err
 write_raw(agent_conn *c, const uint8_t *p, size_t n)
 {
     write_req *w = malloc(sizeof *w + n);
     if (!w)
-        return OP_E_NOMEM;
+        return write_failed(c, OP_E_NOMEM, 0);
     w->c = c;
     w->len = n;
     memcpy(w->data, p, n);
@@ -157,7 +173,7 @@ write_raw(agent_conn *c, const uint8_t *p, size_t n)
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
     if (rc < 0) {
         free(w);
-        return OP_E_IO;
+        return write_failed(c, OP_E_IO, rc);
     }
     return OP_OK;
 }
@@ -173,7 +189,7 @@ send_frame(void *ctx, const uint8_t *msg, size_t n)
     if (c->goodbye_sent)
         return OP_OK; /* our stream has ended: answers to what still arrives are not sent */
     if (!(w = malloc(sizeof *w + n + PROTO_FRAME_OVERHEAD)))
-        return OP_E_NOMEM;
+        return write_failed(c, OP_E_NOMEM, 0);
     if ((r = proto_stream_seal(&c->tx, msg, n, false, w->data, n + PROTO_FRAME_OVERHEAD, &len)) !=
         OP_OK) {
         free(w);
@@ -184,9 +200,10 @@ send_frame(void *ctx, const uint8_t *msg, size_t n)
     c->bytes_out += len;
     c->live_out += len;
     uv_buf_t buf = uv_buf_init((char *)w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written) < 0) {
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
+    if (rc < 0) {
         free(w);
-        return OP_E_IO;
+        return write_failed(c, OP_E_IO, rc);
     }
     return OP_OK;
 }
@@ -441,7 +458,10 @@ process(agent_conn *c)
             off += flen;
             if (mlen > 0 &&
                 (r = agent_session_recv(c->session, msg, mlen, agent_now_ms())) != OP_OK) {
-                close_err(c, "peer sent bad data", r);
+                close_err(c,
+                          agent_session_local_failure(r) ? "storing what the peer sent failed"
+                                                         : "peer sent bad data",
+                          r);
                 return;
             }
             if (!c->clock_judged && agent_session_stats_get(c->session)->peer_clock_ms) {

@@ -109,8 +109,16 @@ dial(agent_node *n, const char *addr, const uint8_t *key)
 {
     agent_conn *c = agent_conn_new(n, true, addr, key);
     sqlite3_stmt *st;
-    if (!c)
+    if (!c) {
+        /* No conn, so no close to report it: --once counts the failure here, or it would wait
+         * for that peer for ever. The daemon dials again at the next tick. */
+        agent_log("cannot dial %s: %s", addr, op_strerror(OP_E_NOMEM));
+        if (n->opt.once) {
+            n->once_failed++;
+            snprintf(n->once_error, sizeof n->once_error, "%s: %s", addr, op_strerror(OP_E_NOMEM));
+        }
         return;
+    }
     c->next = n->conns;
     n->conns = c;
     if (store_db_stmt(n->db, "UPDATE peers SET last_attempt = ? WHERE addr = ?", &st) == OP_OK) {
@@ -316,11 +324,20 @@ agent_node_conn_ready(agent_node *n, agent_conn *c)
         /* A revoked key is refused after the handshake, everywhere the revocation reached. */
         sqlite3_stmt *st;
         bool revoked = false;
-        if (store_db_stmt(n->db, "SELECT 1 FROM members WHERE key = ? AND revoked_after IS NOT"
-                                 " NULL", &st) == OP_OK) {
+        op_err r = store_db_stmt(n->db, "SELECT EXISTS (SELECT 1 FROM members WHERE key = ? AND"
+                                        " revoked_after IS NOT NULL)", &st);
+        if (r == OP_OK) {
             sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
-            revoked = sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_reset(st);
+            r = store_db_stmt_bool(st, &revoked);
+        }
+        if (r != OP_OK) {
+            /* Fail closed: a key whose revocation cannot be looked up is not let in (the store
+             * is failing anyway; the dialler retries with backoff). */
+            char why[200];
+            snprintf(why, sizeof why, "refused: cannot tell whether its key is revoked: %s (%s)",
+                     op_strerror(r), op_errname(r));
+            agent_conn_close(c, why);
+            return;
         }
         if (revoked) {
             /* Evidence for the office's alerts (revoked_activity); if it cannot be written, the
@@ -468,6 +485,47 @@ office_duties(agent_node *n)
 
 /* ---- listener ---- */
 
+/* libuv holds an incoming connection until uv_accept takes it, and stops listening until then
+ * (uv__server_io): a connection the node has no memory for must still be taken, and closed,
+ * or the listener (or the control socket) would stay deaf for good. A spare handle in the node
+ * takes it; another one that comes while the spare is closing waits for it. */
+static void take_and_close(agent_node *n, int which);
+
+static void
+spare_closed(uv_handle_t *h)
+{
+    agent_node *n = h->data;
+    int which = h == (uv_handle_t *)&n->spare_pipe;
+    n->spare_busy[which] = false;
+    if (n->spare_waiting[which]) {
+        n->spare_waiting[which] = false;
+        take_and_close(n, which);
+    }
+}
+
+static void
+take_and_close(agent_node *n, int which)
+{
+    uv_stream_t *server = which ? (uv_stream_t *)&n->ctl : (uv_stream_t *)&n->listener;
+    uv_handle_t *h = which ? (uv_handle_t *)&n->spare_pipe : (uv_handle_t *)&n->spare_tcp;
+    if (n->stopping) /* the server is closing: what it held goes with it */
+        return;
+    if (n->spare_busy[which]) {
+        n->spare_waiting[which] = true;
+        return;
+    }
+    if (which)
+        uv_pipe_init(n->loop, &n->spare_pipe, 0);
+    else
+        uv_tcp_init(n->loop, &n->spare_tcp);
+    h->data = n;
+    n->spare_busy[which] = true;
+    if (uv_accept(server, (uv_stream_t *)h) == 0)
+        agent_log("closed a new %s connection: %s", which ? "control" : "peer",
+                  op_strerror(OP_E_NOMEM));
+    uv_close(h, spare_closed);
+}
+
 /* Whether the accepted conn c would pass a cap on connections still in their handshake:
  * AGENT_HANDSHAKES_PER_ADDR from c's address (its text up to the port), AGENT_HANDSHAKES_MAX
  * in all. The scan is bounded by the caps themselves (and the live links). */
@@ -494,8 +552,10 @@ on_accept(uv_stream_t *server, int status)
     if (status < 0 || n->stopping)
         return;
     agent_conn *c = agent_conn_new(n, false, NULL, NULL);
-    if (!c)
+    if (!c) {
+        take_and_close(n, 0);
         return;
+    }
     c->next = n->conns;
     n->conns = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
@@ -661,8 +721,12 @@ on_ctl(uv_stream_t *server, int status)
 {
     agent_node *n = server->data;
     ctl_client *cl;
-    if (status < 0 || !(cl = calloc(1, sizeof *cl)))
+    if (status < 0 || n->stopping)
         return;
+    if (!(cl = calloc(1, sizeof *cl))) {
+        take_and_close(n, 1);
+        return;
+    }
     cl->n = n;
     uv_pipe_init(n->loop, &cl->pipe, 0);
     cl->pipe.data = cl;
@@ -832,9 +896,12 @@ agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt)
                 snprintf(n->once_error, sizeof n->once_error,
                          "no peers known: add one with 'outpost peers add HOST:PORT'");
                 n->once_failed = 1;
-                agent_node_stop(n, NULL);
             }
         }
+        /* Every dial failed before a conn existed (or there was none): nothing is left to
+         * wait for. A conn reports its end later, from its close callback. */
+        if (n->once_done + n->once_failed >= n->once_dialled)
+            agent_node_stop(n, NULL);
     } else {
         dial_due(n, true);
     }

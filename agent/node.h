@@ -82,6 +82,11 @@ typedef struct agent_node {
     uint64_t last_receipt_ms; /* loop clock */
     agent_ack *acks;          /* gathered, written once a tick */
     size_t n_acks, cap_acks;
+    /* For a connection that cannot be taken (no memory): [0] the listener's, [1] the control
+     * socket's (see take_and_close in node.c). */
+    uv_tcp_t spare_tcp;
+    uv_pipe_t spare_pipe;
+    bool spare_busy[2], spare_waiting[2];
 } agent_node;
 
 /* Opens the node in opt->dir (store, identity, network key) and starts listening, dialing and

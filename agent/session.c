@@ -366,9 +366,8 @@ on_gap(agent_session *s, const uint8_t author[PROTO_KEY_BYTES], uint64_t first, 
     return send_buf(s, &w, proto_msg_want(&w, author, head + 1));
 }
 
-/* Codes that say the store failed, not the peer. */
-static bool
-store_failure(op_err r)
+bool
+agent_session_local_failure(op_err r)
 {
     return r == OP_E_NOMEM || r == OP_E_BUSY || r == OP_E_IO || r == OP_E_DISK_FULL ||
            r == OP_E_CORRUPT;
@@ -421,7 +420,7 @@ on_run(agent_session *s, const proto_msg *m, uint64_t now_ms)
     if (r != OP_OK) {
         /* A forged or malformed run: the peer is broken or hostile. Nothing of the run was
          * stored; the session ends with this code. Said first naming the author, for the log. */
-        if (!store_failure(r) && s->io.refused)
+        if (!agent_session_local_failure(r) && s->io.refused)
             s->io.refused(s->io.ctx, first.author, r);
         return r;
     }

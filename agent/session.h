@@ -99,5 +99,8 @@ OP_MUST_CHECK op_err agent_session_push(agent_session *s, const uint8_t author[P
 /* True once both sides said DONE, nothing is queued and every RUN sent was answered. */
 bool agent_session_synced(const agent_session *s);
 const agent_session_stats *agent_session_stats_get(const agent_session *s);
+/* Whether a code from agent_session_recv says this node failed (out of memory, the store busy,
+ * an I/O error, a full disk, a damaged store), not the peer: for the log line. */
+bool agent_session_local_failure(op_err r);
 
 #endif

@@ -44,3 +44,14 @@ target_link_libraries(erase_fault PRIVATE op_store)
 add_test(NAME fault.erase_power_loss COMMAND erase_fault crash)
 add_test(NAME fault.erase_kill9 COMMAND erase_fault kill9)
 set_tests_properties(fault.erase_power_loss fault.erase_kill9 PROPERTIES TIMEOUT 600)
+
+# The agent (node.c, conn.c) when libuv, the store's bookkeeping or an allocation fails, and
+# against a scripted peer that misbehaves; link-time wraps inject the faults and move the
+# agent's clock (tests/fault/agent_fault.c says which).
+add_executable(agent_fault tests/fault/agent_fault.c)
+target_link_libraries(agent_fault PRIVATE op_agent PkgConfig::CMOCKA)
+target_link_options(agent_fault PRIVATE
+  -Wl,--wrap=uv_write,--wrap=uv_accept,--wrap=uv_read_start,--wrap=uv_tcp_connect
+  -Wl,--wrap=uv_getaddrinfo,--wrap=uv_now,--wrap=store_db_stmt,--wrap=calloc,--wrap=malloc,--wrap=agent_log)
+add_test(NAME fault.agent COMMAND agent_fault)
+set_tests_properties(fault.agent PROPERTIES TIMEOUT 300)
