@@ -62,6 +62,7 @@ typedef struct agent_node {
     uint8_t netkey[PROTO_NETKEY_BYTES];
     uv_tcp_t listener;
     bool listening;
+    bool accept_pending; /* a connection waits: taking it failed (out of memory), next tick */
     uv_pipe_t ctl;
     bool ctl_open;
     bool ctl_bound; /* the socket file is ours (listening): removed on stop, and only then */

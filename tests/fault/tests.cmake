@@ -35,3 +35,13 @@ if(OP_FAULT_PYTHON3 AND TARGET outpost AND TARGET outpostd AND TARGET outpost-be
     ENVIRONMENT "OUTPOST_BIN=$<TARGET_FILE:outpost>;OUTPOSTD_BIN=$<TARGET_FILE:outpostd>;OUTPOST_BENCH_BIN=$<TARGET_FILE:outpost-bench>;PYTHONDONTWRITEBYTECODE=1"
     SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# A5 through the agent's event loop: two agent nodes over TCP on 127.0.0.1, libuv's
+# allocations too (uv_replace_allocator); see tests/fault/alloc_fault_loop.c.
+add_executable(alloc_fault_loop tests/fault/alloc_fault_loop.c tests/fault/fault_util.c)
+target_link_libraries(alloc_fault_loop PRIVATE op_agent)
+target_link_options(alloc_fault_loop PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
+  -Wl,--wrap=msgpack_unpack_next)
+add_test(NAME fault.oom_loop COMMAND alloc_fault_loop)
+set_tests_properties(fault.oom_loop PROPERTIES TIMEOUT 1200)
