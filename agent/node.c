@@ -21,6 +21,12 @@
 #include "store/member.h"
 #include "store/view.h"
 
+/* Statements here bind with SQLITE_STATIC: each is stepped and reset while what it binds is
+ * alive, and store_db_stmt clears the bindings on the next fetch. A SQLITE_TRANSIENT bind
+ * copies, so it can fail for memory, and unchecked it left the parameter NULL: the revocation
+ * check then found no row and let a revoked key in, and `--once HOST:PORT` matched every peer
+ * and skipped the pinned key (tests/fault/README.md, A5 through the event loop). */
+
 /* OUTPOST_CLOCK_OFFSET, set once by main before the loop runs. */
 static int64_t clock_offset_ms;
 
@@ -79,18 +85,18 @@ peer_result(agent_node *n, const char *addr, bool ok, const char *why)
                            " next_retry = ?2 + ?3 WHERE addr = ?1";
     int fails = 0;
     if (!ok && store_db_stmt(n->db, "SELECT fails FROM peers WHERE addr = ?", &st) == OP_OK) {
-        sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
             fails = sqlite3_column_int(st, 0);
         sqlite3_reset(st);
     }
     if (store_db_stmt(n->db, sql, &st) != OP_OK)
         return;
-    sqlite3_bind_text(st, 1, addr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, addr, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)now);
     sqlite3_bind_int64(st, 3, (int64_t)(ok ? AGENT_BACKOFF_MIN_MS : backoff_ms(fails + 1)));
     if (!ok)
-        sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, why, -1, SQLITE_STATIC);
     OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping only; the log has the reason */
     sqlite3_reset(st);
 }
@@ -104,18 +110,27 @@ conn_to(agent_node *n, const char *addr)
     return NULL;
 }
 
+/* --once: every dialled peer has an outcome; the run ends with the last. */
+static void
+once_settled(agent_node *n)
+{
+    if (n->opt.once && n->once_dialled && n->once_done + n->once_failed >= n->once_dialled)
+        agent_node_stop(n, NULL);
+}
+
 static void
 dial(agent_node *n, const char *addr, const uint8_t *key)
 {
     agent_conn *c = agent_conn_new(n, true, addr, key);
     sqlite3_stmt *st;
     if (!c) {
-        /* No conn, so no close to report it: --once counts the failure here, or it would wait
-         * for that peer for ever. The daemon dials again at the next tick. */
-        agent_log("cannot dial %s: %s", addr, op_strerror(OP_E_NOMEM));
+        /* No conn, so no close callback will tell: a --once run counts this peer as failed
+         * here (it waited forever before), the daemon dials again when the peer is next due. */
+        agent_log("no link to %s: %s (%s)", addr, op_strerror(OP_E_NOMEM), op_errname(OP_E_NOMEM));
         if (n->opt.once) {
             n->once_failed++;
-            snprintf(n->once_error, sizeof n->once_error, "%s: %s", addr, op_strerror(OP_E_NOMEM));
+            snprintf(n->once_error, sizeof n->once_error, "%s: %s (%s)", addr,
+                     op_strerror(OP_E_NOMEM), op_errname(OP_E_NOMEM));
         }
         return;
     }
@@ -123,7 +138,7 @@ dial(agent_node *n, const char *addr, const uint8_t *key)
     n->conns = c;
     if (store_db_stmt(n->db, "UPDATE peers SET last_attempt = ? WHERE addr = ?", &st) == OP_OK) {
         sqlite3_bind_int64(st, 1, (int64_t)agent_now_ms());
-        sqlite3_bind_text(st, 2, addr, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, addr, -1, SQLITE_STATIC);
         OP_IGNORE(store_db_code(sqlite3_step(st))); /* bookkeeping only */
         sqlite3_reset(st);
     }
@@ -271,8 +286,8 @@ link_update(agent_node *n, agent_conn *c, bool connected, bool synced)
                       " clock_skew_ms = coalesce(excluded.clock_skew_ms, clock_skew_ms)",
                       &st) != OP_OK)
         return;
-    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, c->addr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->addr, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, connected);
     sqlite3_bind_int64(st, 4, (int64_t)agent_now_ms());
     sqlite3_bind_int(st, 5, synced);
@@ -309,8 +324,8 @@ pin_key(agent_node *n, agent_conn *c)
     if (store_db_stmt(n->db, "UPDATE peers SET key = ? WHERE addr = ? AND key IS NULL", &st) !=
         OP_OK)
         return;
-    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, c->addr, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, c->addr, -1, SQLITE_STATIC);
     OP_IGNORE(store_db_code(sqlite3_step(st))); /* unpinned, it is simply checked less */
     sqlite3_reset(st);
 }
@@ -327,7 +342,7 @@ agent_node_conn_ready(agent_node *n, agent_conn *c)
         op_err r = store_db_stmt(n->db, "SELECT EXISTS (SELECT 1 FROM members WHERE key = ? AND"
                                         " revoked_after IS NOT NULL)", &st);
         if (r == OP_OK) {
-            sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(st, 1, c->peer, 32, SQLITE_STATIC);
             r = store_db_stmt_bool(st, &revoked);
         }
         if (r != OP_OK) {
@@ -413,8 +428,7 @@ agent_node_conn_closed(agent_node *n, agent_conn *c, const char *why, bool synce
             n->once_failed++;
             snprintf(n->once_error, sizeof n->once_error, "%s: %s", c->addr, why);
         }
-        if (n->once_done + n->once_failed >= n->once_dialled)
-            agent_node_stop(n, NULL);
+        once_settled(n);
     }
 }
 
@@ -454,7 +468,7 @@ write_receipt(agent_node *n)
         sqlite3_reset(st);
         return;
     }
-    sqlite3_bind_blob(st, 1, n->id->pk, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 1, n->id->pk, 32, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, PROTO_RECEIPT_MAX_HEADS);
     while (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
         memcpy(b.heads[b.n_heads].author, sqlite3_column_blob(st, 0), 32);
@@ -827,8 +841,10 @@ agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt)
         agent_log("cannot open %s: %s", path, op_strerror(r));
         return r;
     }
-    if ((r = store_reader_new(n->id, &n->rd)) != OP_OK)
+    if ((r = store_reader_new(n->id, &n->rd)) != OP_OK) {
+        agent_log("cannot start: %s (%s)", op_strerror(r), op_errname(r));
         return r;
+    }
     bool rebuilt;
     if ((r = store_view_ensure(n->db, n->rd, &rebuilt)) != OP_OK) {
         agent_log("cannot rebuild the views: %s", op_strerror(r));
@@ -873,10 +889,12 @@ agent_node_start(agent_node *n, uv_loop_t *loop, const agent_options *opt)
         if ((r = store_db_stmt(n->db,
                                "SELECT addr, key FROM peers WHERE ?1 IS NULL OR addr = ?1"
                                " ORDER BY addr",
-                               &st)) != OP_OK)
+                               &st)) != OP_OK) {
+            agent_log("cannot read the peers: %s (%s)", op_strerror(r), op_errname(r));
             return r;
+        }
         if (opt->once_peer)
-            sqlite3_bind_text(st, 1, opt->once_peer, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 1, opt->once_peer, -1, SQLITE_STATIC);
         while (k < 64 && sqlite3_step(st) == SQLITE_ROW) {
             snprintf(addrs[k], sizeof addrs[0], "%s", sqlite3_column_text(st, 0));
             has_key[k] = sqlite3_column_bytes(st, 1) == 32;

@@ -71,9 +71,15 @@ store_have_bucket(store_db *db, unsigned bucket, store_head **out, size_t *n)
     if ((r = store_db_stmt(db, "SELECT key, head_seq FROM authors WHERE head_seq > 0 AND key >= ?1"
                                " AND (?2 IS NULL OR key < ?2) ORDER BY key", &st)) != OP_OK)
         return r;
-    sqlite3_bind_blob(st, 1, &lo, 1, SQLITE_TRANSIENT);
-    if (bucket < PROTO_BUCKETS - 1)
-        sqlite3_bind_blob(st, 2, &hi, 1, SQLITE_TRANSIENT);
+    /* A TRANSIENT bind copies, so it can fail for memory; unchecked, ?1 stayed NULL, the query
+     * matched nothing, and a session took "none of ours in this bucket" for the truth: it sent
+     * nothing and reported the link in sync (found by tests/fault/alloc_fault_loop.c). */
+    if ((rc = sqlite3_bind_blob(st, 1, &lo, 1, SQLITE_TRANSIENT)) != SQLITE_OK ||
+        (bucket < PROTO_BUCKETS - 1 &&
+         (rc = sqlite3_bind_blob(st, 2, &hi, 1, SQLITE_TRANSIENT)) != SQLITE_OK)) {
+        sqlite3_reset(st);
+        return store_db_code(rc);
+    }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(st, 0) != PROTO_KEY_BYTES) {
             rc = SQLITE_CORRUPT;

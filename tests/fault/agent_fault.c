@@ -616,7 +616,7 @@ test_libuv_refusals(void **state)
     assert_int_equal(atomic_load(&calloc_hits), 1);
     assert_int_equal(r.failed, 1);
     assert_non_null(strstr(r.why, "out of memory"));
-    expect_logged("cannot dial 127.0.0.1:");
+    expect_logged("no link to 127.0.0.1:");
 
     /* the same through the peers table */
     r = sync_once(adir, bdir, NULL, true, arm_conn_alloc);

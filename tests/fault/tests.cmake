@@ -55,3 +55,13 @@ target_link_options(agent_fault PRIVATE
   -Wl,--wrap=uv_getaddrinfo,--wrap=uv_now,--wrap=store_db_stmt,--wrap=calloc,--wrap=malloc,--wrap=agent_log)
 add_test(NAME fault.agent COMMAND agent_fault)
 set_tests_properties(fault.agent PROPERTIES TIMEOUT 300)
+
+# A5 through the agent's event loop: two agent nodes over TCP on 127.0.0.1, libuv's
+# allocations too (uv_replace_allocator); see tests/fault/alloc_fault_loop.c.
+add_executable(alloc_fault_loop tests/fault/alloc_fault_loop.c tests/fault/fault_util.c)
+target_link_libraries(alloc_fault_loop PRIVATE op_agent)
+target_link_options(alloc_fault_loop PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
+  -Wl,--wrap=msgpack_unpack_next)
+add_test(NAME fault.oom_loop COMMAND alloc_fault_loop)
+set_tests_properties(fault.oom_loop PROPERTIES TIMEOUT 1200)

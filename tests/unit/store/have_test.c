@@ -4,7 +4,10 @@
  * authors without entries left out, the last bucket (0xff) included; the root and a bucket's
  * hash depend on the heads, not on the order rows were written, and a moved head changes the
  * root and its own bucket only; bucket 256 is refused; a damaged author key (not 32 bytes) is
- * OP_E_CORRUPT, never a short read. Run: ctest -R unit.store.have (no long mode).
+ * OP_E_CORRUPT, never a short read; SQLite out of memory at any allocation of a bucket read is
+ * OP_E_NOMEM or the right heads, never "no heads" (a failed bind once made it an empty bucket,
+ * and a session sent nothing yet reported the link in sync). Run: ctest -R unit.store.have (no
+ * long mode).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -36,6 +39,71 @@ put_author(tu_node *n, uint8_t first, uint8_t fill, int64_t head)
 }
 
 static const uint8_t zero8[PROTO_BUCKET_HASH_BYTES];
+
+/* SQLite's allocator with the Nth allocation failing (installed by main, before any use). */
+static sqlite3_mem_methods sq_real;
+typedef struct oom_state {
+    bool armed;
+    int n, fail_at, failed;
+} oom_state;
+static oom_state oom;
+
+static void *
+oom_malloc(int n)
+{
+    if (oom.armed && ++oom.n == oom.fail_at) {
+        oom.failed++;
+        return NULL;
+    }
+    return sq_real.xMalloc(n);
+}
+
+static void *
+oom_realloc(void *p, int n)
+{
+    if (oom.armed && ++oom.n == oom.fail_at) {
+        oom.failed++;
+        return NULL;
+    }
+    return sq_real.xRealloc(p, n);
+}
+
+static void
+bucket_under_oom(tu_node *a, unsigned bucket, size_t want, uint64_t first_seq)
+{
+    for (int k = 1; k < 1000; k++) {
+        store_head *h = NULL;
+        size_t n = 0;
+        oom = (oom_state){.armed = true, .fail_at = k};
+        op_err r = store_have_bucket(a->db, bucket, &h, &n);
+        oom.armed = false;
+        if (r == OP_OK) {
+            if (n != want || (want && h[0].seq != first_seq))
+                fail_msg("bucket %u, allocation %d failing: OP_OK with %zu heads, want %zu", bucket,
+                         k, n, want);
+        } else if (r != OP_E_NOMEM) {
+            fail_msg("bucket %u, allocation %d failing: %s, want NOMEM", bucket, k, op_errname(r));
+        }
+        free(h);
+        if (!oom.failed)
+            return; /* the read made fewer than k allocations: every one has failed once */
+    }
+    fail_msg("bucket %u: still allocating after 1000", bucket);
+}
+
+static void
+out_of_memory_is_never_an_empty_bucket(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a;
+    tu_node_open(&a, f->dir, "a");
+    put_author(&a, 0x00, 0x01, 5);
+    put_author(&a, 0x00, 0x02, 3);
+    put_author(&a, 0xff, 0xff, 9);
+    bucket_under_oom(&a, 0x00, 2, 5); /* ?1 and ?2 bound */
+    bucket_under_oom(&a, 0xff, 1, 9); /* ?1 only */
+    tu_node_close(&a);
+}
 
 static void
 buckets_follow_heads(void **state)
@@ -150,12 +218,19 @@ damaged_key_is_corrupt(void **state)
 int
 main(void)
 {
-    if (sodium_init() < 0)
+    sqlite3_mem_methods m;
+    if (sodium_init() < 0 || sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sq_real) != SQLITE_OK)
+        return 1;
+    m = sq_real;
+    m.xMalloc = oom_malloc;
+    m.xRealloc = oom_realloc;
+    if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
         return 1;
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tu_setup, tu_teardown)
     const struct CMUnitTest tests[] = {
         T(buckets_follow_heads),
         T(damaged_key_is_corrupt),
+        T(out_of_memory_is_never_an_empty_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
