@@ -35,3 +35,14 @@ if(OP_FAULT_PYTHON3 AND TARGET outpost AND TARGET outpostd AND TARGET outpost-be
     ENVIRONMENT "OUTPOST_BIN=$<TARGET_FILE:outpost>;OUTPOSTD_BIN=$<TARGET_FILE:outpostd>;OUTPOST_BENCH_BIN=$<TARGET_FILE:outpost-bench>;PYTHONDONTWRITEBYTECODE=1"
     SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# A4/A5 for every store operation (erase, reindex, verify, joining, admission, forks, reads...),
+# not only append and ingest: tests/fault/ops_fault.c.
+add_executable(ops_fault tests/fault/ops_fault.c tests/fault/vfs_fault.c tests/fault/fault_util.c)
+target_link_libraries(ops_fault PRIVATE op_store)
+target_link_options(ops_fault PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
+  -Wl,--wrap=msgpack_unpack_next)
+add_test(NAME fault.ops_oom COMMAND ops_fault oom)
+add_test(NAME fault.ops_ioerr COMMAND ops_fault ioerr)
+set_tests_properties(fault.ops_oom fault.ops_ioerr PROPERTIES TIMEOUT 600)
