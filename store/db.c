@@ -18,6 +18,8 @@ struct store_db {
     int durable; /* the synchronous level set last: 1 FULL, 0 NORMAL, -1 not known */
     bool scrub;  /* content was erased: checkpoint and empty the WAL after the commit (and
                   * after later ones, until that has succeeded once) */
+    sqlite3_stmt *rollback; /* prepared at open: see end_transaction */
+    bool rollback_failed;   /* a transaction is still open that was to be rolled back */
 };
 
 /* Each step moves the schema from version i to i + 1; never edit a step once released. */
@@ -315,6 +317,11 @@ store_db_open(const char *path, int flags, store_db **out)
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, 5000);
+    if ((rc = sqlite3_prepare_v3(db->h, "ROLLBACK", -1, SQLITE_PREPARE_PERSISTENT, &db->rollback,
+                                 NULL)) != SQLITE_OK) {
+        r = store_db_code(rc);
+        goto fail;
+    }
     /* A file from a newer outpost is refused before anything (even journal_mode) touches it. */
     int version;
     if ((r = read_version(db, &version)) != OP_OK)
@@ -348,6 +355,7 @@ store_db_close(store_db *db)
         sqlite3_finalize(db->cache[i].st);
         free(db->cache[i].sql);
     }
+    sqlite3_finalize(db->rollback);
     sqlite3_close(db->h);
     free(db);
 }
@@ -364,13 +372,35 @@ store_db_errmsg(store_db *db)
     return sqlite3_errmsg(db->h);
 }
 
+/* Rolls back the open transaction, if any. A ROLLBACK that fails (out of memory: SQLite
+ * allocates even to run one) leaves the write transaction open on the connection, its lock
+ * held, every later BEGIN failing with "cannot start a transaction within a transaction" (an
+ * I/O error to our callers) for as long as the process lives: an agent would never store
+ * anything again. So the statement is prepared at open (preparing it now could fail too), it
+ * is tried again, and if it still fails store_db_begin ends that transaction before it begins.
+ * Found by tests/fault/ops_fault.c (oom). */
+static op_err
+end_transaction(store_db *db)
+{
+    int rc = SQLITE_OK;
+    for (int tries = 0; tries < 3 && !sqlite3_get_autocommit(db->h); tries++) {
+        rc = sqlite3_step(db->rollback);
+        sqlite3_reset(db->rollback);
+    }
+    db->rollback_failed = !sqlite3_get_autocommit(db->h);
+    return db->rollback_failed ? store_db_code(rc) : OP_OK;
+}
+
 op_err
 store_db_begin(store_db *db, bool durable)
 {
+    op_err r;
+    /* (A BEGIN inside a transaction that was not to be rolled back is refused by SQLite.) */
+    if (db->rollback_failed && (r = end_transaction(db)) != OP_OK)
+        return r;
     /* The pragma only when it changes: an agent ingesting runs begins thousands of times. */
     if (db->durable != (int)durable) {
-        op_err r = store_db_exec(db, durable ? "PRAGMA synchronous=FULL"
-                                             : "PRAGMA synchronous=NORMAL");
+        r = store_db_exec(db, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         if (r != OP_OK)
             return r;
         db->durable = durable;
@@ -400,8 +430,7 @@ store_db_commit(store_db *db)
 void
 store_db_rollback(store_db *db)
 {
-    if (!sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    OP_IGNORE(end_transaction(db)); /* if it fails, store_db_begin tries again */
 }
 
 void

@@ -537,9 +537,12 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
          * strip it). proto_run_verify matched this body to the signed body_hash: store and
          * project it now. Else the node could never read it: a revoke whose body a relay
          * withheld once would never take effect here (found by tests/fuzz/ingest.c). An erased
-         * body stays erased. */
-        bool erased;
-        if ((r = store_erase_is(db, author, envs[i].seq, &erased)) != OP_OK) {
+         * body stays erased, of a kind that may be erased only, as when an entry is stored
+         * (below): a tombstone recorded before its entry was held (an office erasing ahead) must
+         * not keep a key entry's body out, and with it every body of that epoch. */
+        bool erased = false;
+        if (store_erase_kind_ok(envs[i].kind) &&
+            (r = store_erase_is(db, author, envs[i].seq, &erased)) != OP_OK) {
             where = i;
             goto fail;
         }
@@ -566,7 +569,8 @@ store_log_ingest(store_db *db, store_reader *rd, const proto_run_item *items, si
     if ((r = check_revoked(db, envs, i, n, &where)) != OP_OK ||
         (out->filled == 0 && (r = store_view_author_counts(db, author, &counts)) != OP_OK))
         goto fail;
-    if (i == 0 && memcmp(envs[0].prev, h.hash, PROTO_HASH_BYTES) != 0 && h.seq > 0) {
+    /* (With nothing held, h.hash is zero, and so is the prev of seq 1: proto_run_verify.) */
+    if (i == 0 && memcmp(envs[0].prev, h.hash, PROTO_HASH_BYTES) != 0) {
         /* The run is signed (its head) and chained, so its first entry is the author's word
          * that seq-1 was something else than what we hold: two logs, the evidence of a fork
          * (a copied laptop writing on), kept like one found at a held seq. */

@@ -65,3 +65,14 @@ target_link_options(alloc_fault_loop PRIVATE
   -Wl,--wrap=msgpack_unpack_next)
 add_test(NAME fault.oom_loop COMMAND alloc_fault_loop)
 set_tests_properties(fault.oom_loop PROPERTIES TIMEOUT 1200)
+
+# A4/A5 for every store operation (erase, reindex, verify, joining, admission, forks, reads...),
+# not only append and ingest: tests/fault/ops_fault.c.
+add_executable(ops_fault tests/fault/ops_fault.c tests/fault/vfs_fault.c tests/fault/fault_util.c)
+target_link_libraries(ops_fault PRIVATE op_store)
+target_link_options(ops_fault PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
+  -Wl,--wrap=msgpack_unpack_next)
+add_test(NAME fault.ops_oom COMMAND ops_fault oom)
+add_test(NAME fault.ops_ioerr COMMAND ops_fault ioerr)
+set_tests_properties(fault.ops_oom fault.ops_ioerr PROPERTIES TIMEOUT 600)

@@ -1,6 +1,7 @@
 /*
  * db_test.c — store/db.c: open, create, migrate, pragmas, transactions, meta, author ids and the
- * SQLite -> op_err translation. Real files in a fresh temporary directory.
+ * SQLite -> op_err translation; a directory given as the database is an I/O error. Real files
+ * in a fresh temporary directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -583,6 +584,29 @@ concurrent_first_open_both_succeed(void **state)
     free(path);
 }
 
+/* A path that exists but cannot be opened as a database file (a directory) is an I/O error,
+ * never "not found" (callers take that for "absent, create it"): with a directory part, as a
+ * bare name in the working directory, and the root. */
+static void
+directory_as_database_is_io(void **state)
+{
+    tu_fixture *f = *state;
+    char *sub = tu_path(f->dir, "sub"), cwd[PATH_MAX];
+    store_db *db = (store_db *)&db;
+    assert_int_equal(mkdir(sub, 0700), 0);
+    EXPECT(OP_E_IO, store_db_open(sub, STORE_OPEN_CREATE, &db));
+    assert_null(db);
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->dir), 0);
+    op_err r = store_db_open("sub", STORE_OPEN_CREATE, &db);
+    assert_int_equal(chdir(cwd), 0);
+    EXPECT(OP_E_IO, r);
+    assert_null(db);
+    EXPECT(OP_E_IO, store_db_open("/", STORE_OPEN_CREATE, &db));
+    assert_null(db);
+    free(sub);
+}
+
 int
 main(void)
 {
@@ -607,6 +631,7 @@ main(void)
         cmocka_unit_test(sqlite_codes_translate),
         cmocka_unit_test_setup_teardown(disk_full_is_disk_full, tu_setup, tu_teardown),
         cmocka_unit_test_setup_teardown(concurrent_first_open_both_succeed, tu_setup, tu_teardown),
+        cmocka_unit_test_setup_teardown(directory_as_database_is_io, tu_setup, tu_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * when it arrives before the record; the body refused when offered again; erase entries that
  * count for nothing (another author's, a future seq, a kind that cannot be erased); the chain
  * verifying after it; reindex keeping it; fork evidence; and the raw database and WAL files
- * holding no copy of the erased bytes afterwards (secure_delete, WAL checkpoint).
+ * holding no copy of the erased bytes afterwards (secure_delete, WAL checkpoint); and an office
+ * erasing seqs ahead of what it holds, which must not strip a body of a kind that cannot be
+ * erased (a key entry above all), whether it arrives with the entry or is filled in later.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -383,6 +385,106 @@ erase_body_rules(void **state)
     assert_false(store_erase_kind_ok(PROTO_KIND_ERASE));
 }
 
+/* w's log holding one entry of each kind that cannot be erased, then a check-in: 1 member,
+ * 2 revoke, 3 join, 4 receipt, 5 erase (of its own join: counts for nothing), 6 its key entry,
+ * 7 the check-in. */
+static void
+log_of_every_kind(tu_node *w, const uint8_t other[PROTO_KEY_BYTES])
+{
+    proto_body b;
+    store_appended ap;
+    proto_receipt_head head = {.seq = 1};
+    memcpy(head.author, other, PROTO_KEY_BYTES);
+    proto_body_init(&b, PROTO_KIND_MEMBER);
+    memcpy(b.key, other, PROTO_KEY_BYTES);
+    b.has_key = true;
+    b.name = (char *)"Other";
+    b.role = (char *)"worker";
+    OK(store_log_append(w->db, w->rd, w->id, &b, T0, &ap));
+    proto_body_init(&b, PROTO_KIND_REVOKE);
+    memcpy(b.key, other, PROTO_KEY_BYTES);
+    b.has_key = true;
+    OK(store_log_append(w->db, w->rd, w->id, &b, T0 + 1, &ap));
+    proto_body_init(&b, PROTO_KIND_JOIN);
+    b.name = (char *)"W";
+    b.has_proof = true;
+    randombytes_buf(b.proof, sizeof b.proof);
+    OK(store_log_append(w->db, w->rd, w->id, &b, T0 + 2, &ap));
+    proto_body_init(&b, PROTO_KIND_RECEIPT);
+    b.heads = &head;
+    b.n_heads = 1;
+    OK(store_log_append(w->db, w->rd, w->id, &b, T0 + 3, &ap));
+    OK(erase(w, w->id->pk, 3, T0 + 4, NULL));
+    OK(tu_checkin(w, "w-record", T0 + 5, &ap));
+    assert_int_equal(ap.seq, 7);
+}
+
+/* The office erases seqs 1..7 of w before any node holds them (an office erasing ahead of what
+ * it has seen: a bug or a hostile office). A node that gets the office's log first records
+ * tombstones for all seven; then w's log arrives, with its bodies, or (a second node) first
+ * without them and then with them (the bodies filled in later). Either way only the check-in's
+ * body is dropped: the member, revoke, join, receipt, erase and key entries keep theirs (the
+ * key entry's body is what every later body of that epoch needs), and the chain verifies.
+ * Before the fix, the filled-in path dropped every body under a tombstone, the key entry's
+ * included, so that node could never read w's epoch. */
+static void
+office_erase_ahead_spares_kinds_that_cannot_be_erased(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node o, w, n1, n2, other;
+    store_ingested ing;
+    size_t bad;
+    tu_node_open(&o, f->dir, "office");
+    tu_node_open(&w, f->dir, "w");
+    tu_node_open(&other, f->dir, "other");
+    tu_node_open_ex(&n1, f->dir, "n1", NULL, w.id); /* both read w's bodies */
+    tu_node_open_ex(&n2, f->dir, "n2", NULL, w.id);
+    set_office(&o, o.id->pk);
+    set_office(&n1, o.id->pk);
+    set_office(&n2, o.id->pk);
+    for (uint64_t seq = 1; seq <= 7; seq++)
+        OK(erase(&o, w.id->pk, seq, T0 + 10 + seq, NULL));
+    log_of_every_kind(&w, other.id->pk);
+    OK(tu_copy(&o, &n1, o.id->pk, 1, 100, &ing, &bad));
+    OK(tu_copy(&o, &n2, o.id->pk, 1, 100, &ing, &bad));
+    assert_int_equal(tu_int(n1.db, "SELECT count(*) FROM erased"), 7);
+    /* n1: w's log with its bodies */
+    OK(tu_copy(&w, &n1, w.id->pk, 1, 100, &ing, &bad));
+    assert_int_equal(ing.stored, 7);
+    /* n2: without bodies first, then with them */
+    store_run run;
+    OK(store_log_read(w.db, w.id->pk, 1, 100, &run));
+    assert_int_equal(run.n, 7);
+    proto_run_item stripped[7];
+    memcpy(stripped, run.items, sizeof stripped);
+    for (size_t i = 0; i < 7; i++) {
+        stripped[i].body = NULL;
+        stripped[i].body_len = 0;
+    }
+    OK(store_log_ingest(n2.db, n2.rd, stripped, 7, T0 + 100, &ing, &bad));
+    assert_int_equal(ing.stored, 7);
+    OK(store_log_ingest(n2.db, n2.rd, run.items, run.n, T0 + 200, &ing, &bad));
+    assert_int_equal(ing.already, 7);
+    assert_int_equal(ing.filled, 6);
+    store_run_free(&run);
+    tu_node *ns[] = {&n1, &n2};
+    for (size_t k = 0; k < 2; k++) {
+        for (uint64_t seq = 1; seq <= 6; seq++)
+            if (!has_body(ns[k], w.id->pk, seq))
+                fail_msg("node %zu: the body of seq %llu (not erasable) is gone", k + 1,
+                         (unsigned long long)seq);
+        assert_false(has_body(ns[k], w.id->pk, 7));
+        assert_int_equal(tu_int(ns[k]->db, "SELECT count(*) FROM checkins"), 0);
+        assert_int_equal(tu_int(ns[k]->db, "SELECT count(*) FROM key_entries"), 1);
+        verify_clean(ns[k]);
+    }
+    tu_node_close(&o);
+    tu_node_close(&w);
+    tu_node_close(&other);
+    tu_node_close(&n1);
+    tu_node_close(&n2);
+}
+
 int
 main(void)
 {
@@ -397,6 +499,7 @@ main(void)
         T(fork_evidence_body_erased),
         T(busy_reader_delays_the_scrub),
         T(erase_body_rules),
+        T(office_erase_ahead_spares_kinds_that_cannot_be_erased),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

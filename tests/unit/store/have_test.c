@@ -4,7 +4,8 @@
  * authors without entries left out, the last bucket (0xff) included; the root and a bucket's
  * hash depend on the heads, not on the order rows were written, and a moved head changes the
  * root and its own bucket only; bucket 256 is refused; a damaged author key (not 32 bytes) is
- * OP_E_CORRUPT, never a short read; SQLite out of memory at any allocation of a bucket read is
+ * OP_E_CORRUPT, never a short read; a bucket and a have-vector larger than their first
+ * allocation list every author; SQLite out of memory at any allocation of a bucket read is
  * OP_E_NOMEM or the right heads, never "no heads" (a failed bind once made it an empty bucket,
  * and a session sent nothing yet reported the link in sync). Run: ctest -R unit.store.have (no
  * long mode).
@@ -215,6 +216,51 @@ damaged_key_is_corrupt(void **state)
     tu_node_close(&a);
 }
 
+/* A bucket holding more authors than its first allocation (16) lists every one, in key order,
+ * with its head; the have-vector (first allocation 64) lists all 70; an author with head 0 (known
+ * by key only) is in neither; and the summary counts the same authors. */
+static void
+full_bucket_lists_every_author(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node n;
+    tu_node_open(&n, f->dir, "n");
+    for (int i = 0; i < 70; i++) {
+        uint8_t key[32];
+        int64_t id;
+        randombytes_buf(key, sizeof key);
+        key[0] = i < 40 ? 0x42 : 0x43;
+        OK(store_db_author_id(n.db, key, &id));
+        char sql[96];
+        snprintf(sql, sizeof sql, "UPDATE authors SET head_seq = %d WHERE id = %lld", i + 1,
+                 (long long)id);
+        OK(store_db_exec(n.db, sql));
+    }
+    uint8_t nobody[32];
+    int64_t nid;
+    randombytes_buf(nobody, sizeof nobody);
+    nobody[0] = 0x42;
+    OK(store_db_author_id(n.db, nobody, &nid)); /* head 0 */
+    store_head *v;
+    size_t len;
+    OK(store_have_bucket(n.db, 0x42, &v, &len));
+    assert_int_equal(len, 40);
+    for (size_t i = 0; i < len; i++) {
+        assert_int_equal(v[i].author[0], 0x42);
+        assert_true(v[i].seq >= 1 && v[i].seq <= 40);
+        if (i > 0)
+            assert_true(memcmp(v[i - 1].author, v[i].author, 32) < 0);
+    }
+    free(v);
+    OK(store_log_have(n.db, &v, &len));
+    assert_int_equal(len, 70);
+    free(v);
+    store_have_summary sum;
+    OK(store_have_summary_get(n.db, &sum));
+    assert_int_equal(sum.authors, 70);
+    tu_node_close(&n);
+}
+
 int
 main(void)
 {
@@ -231,6 +277,7 @@ main(void)
         T(buckets_follow_heads),
         T(damaged_key_is_corrupt),
         T(out_of_memory_is_never_an_empty_bucket),
+        T(full_bucket_lists_every_author),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

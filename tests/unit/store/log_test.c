@@ -2,8 +2,9 @@
  * log_test.c — store/log.c: appending own entries (epoch keys, projections), ingesting runs of
  * others (idempotence, overlap, gaps, forks, broken chains, bad bodies, all or nothing), the
  * have-vector and reading runs back out; seqs past STORE_SEQ_MAX refused both ways; a key
- * entry under a non-zero epoch never used. Two or more real stores per test, in a fresh
- * temporary directory.
+ * entry under a non-zero epoch never used; the kinds every holder must read stored in
+ * plaintext; feedback to a key no epoch key can be sealed to refused whole. Two or more real
+ * stores per test, in a fresh temporary directory.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1542,6 +1543,109 @@ key_entry_under_an_epoch_not_used(void **state)
     tu_node_close(&a);
 }
 
+/* ---- bodies every holder must read; a reader that cannot be sealed to ---- */
+
+/* Appends one body of each kind that SPEC §4 keeps in plaintext, by n. */
+static void
+append_plain_kinds(tu_node *n, const uint8_t other[32], uint64_t ts)
+{
+    proto_body b;
+    store_appended ap;
+    proto_receipt_head head = {.seq = 1};
+    memcpy(head.author, other, 32);
+
+    proto_body_init(&b, PROTO_KIND_MEMBER); /* seq 1: no epoch, so no key entry first */
+    memcpy(b.key, other, 32);
+    b.has_key = true;
+    b.name = (char *)"Other";
+    b.role = (char *)"worker";
+    OK(store_log_append(n->db, n->rd, n->id, &b, ts, &ap));
+    proto_body_init(&b, PROTO_KIND_REVOKE);
+    memcpy(b.key, other, 32);
+    b.has_key = true;
+    b.after_seq = 3;
+    OK(store_log_append(n->db, n->rd, n->id, &b, ts + 1, &ap));
+    proto_body_init(&b, PROTO_KIND_JOIN);
+    b.name = (char *)"Me";
+    b.has_proof = true;
+    randombytes_buf(b.proof, sizeof b.proof);
+    OK(store_log_append(n->db, n->rd, n->id, &b, ts + 2, &ap));
+    proto_body_init(&b, PROTO_KIND_RECEIPT);
+    b.heads = &head;
+    b.n_heads = 1;
+    OK(store_log_append(n->db, n->rd, n->id, &b, ts + 3, &ap));
+    proto_body_init(&b, PROTO_KIND_ERASE);
+    memcpy(b.re.author, n->id->pk, 32);
+    b.re.seq = 3;
+    b.has_re = true;
+    OK(store_log_append(n->db, n->rd, n->id, &b, ts + 4, &ap));
+    assert_int_equal(ap.seq, 5);
+}
+
+/* Membership, join, receipt and erase entries are stored in plaintext (epoch 0, no key entry
+ * needed): a relay, or any holder without the author's epoch keys, must act on them. A check-in
+ * after them is sealed under an epoch. Their bodies decode as they are. */
+static void
+plaintext_kinds_need_no_key(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, other;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open(&other, f->dir, "other");
+    append_plain_kinds(&a, other.id->pk, T0);
+    static const uint64_t kinds[] = {PROTO_KIND_MEMBER, PROTO_KIND_REVOKE, PROTO_KIND_JOIN,
+                                     PROTO_KIND_RECEIPT, PROTO_KIND_ERASE};
+    for (uint64_t seq = 1; seq <= 5; seq++) {
+        proto_envelope e = entry_env(a.db, a.id->pk, seq);
+        assert_int_equal(e.kind, kinds[seq - 1]);
+        assert_int_equal(e.epoch, 0);
+        size_t n;
+        uint8_t *body = entry_blob(a.db, a.id->pk, seq, "body", &n);
+        proto_body b;
+        assert_non_null(body);
+        OK(proto_body_decode(e.kind, body, n, &b)); /* no key needed */
+        proto_body_fini(&b);
+        free(body);
+    }
+    assert_int_equal(count(&a, "SELECT count(*) FROM key_entries"), 0);
+    OK(tu_checkin(&a, "sealed", T0 + 10, NULL)); /* key entry at 6, check-in at 7 */
+    assert_int_not_equal(entry_env(a.db, a.id->pk, 7).epoch, 0);
+    assert_int_equal(entry_env(a.db, a.id->pk, 6).kind, PROTO_KIND_KEY);
+    assert_clean(&a);
+    tu_node_close(&other);
+    tu_node_close(&a);
+}
+
+/* Feedback to a key that is not a valid Ed25519 point (no X25519 key for it, so an epoch key
+ * cannot be sealed to it) is refused with OP_E_INVAL, and nothing is stored: no key entry, no
+ * epoch recorded for that set of readers, no feedback entry. */
+static void
+feedback_to_an_unusable_key_stores_nothing(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a;
+    tu_node_open(&a, f->dir, "a");
+    OK(tu_checkin(&a, "before", T0, NULL)); /* seq 1 key entry, seq 2 check-in */
+    uint8_t bad[32] = {0};                  /* the identity point: small order, refused */
+    proto_body b;
+    store_appended ap;
+    proto_body_init(&b, PROTO_KIND_FEEDBACK);
+    memcpy(b.who, bad, 32);
+    b.has_who = true;
+    b.text = (char *)"hello";
+    EXPECT(OP_E_INVAL, store_log_append_to(a.db, a.rd, a.id, &b, bad, T0 + 1, &ap));
+    assert_int_equal(ap.seq, 0);
+    assert_int_equal(tu_head(&a, a.id->pk), 2);
+    assert_int_equal(count(&a, "SELECT count(*) FROM entries"), 2);
+    assert_int_equal(count(&a, "SELECT count(*) FROM key_entries"), 1);
+    assert_int_equal(count(&a, "SELECT count(*) FROM own_epochs"), 1);
+    assert_int_equal(count(&a, "SELECT count(*) FROM feedback"), 0);
+    OK(tu_checkin(&a, "after", T0 + 2, NULL)); /* the regular epoch goes on */
+    assert_int_equal(tu_head(&a, a.id->pk), 3);
+    assert_clean(&a);
+    tu_node_close(&a);
+}
+
 int
 main(void)
 {
@@ -1578,6 +1682,8 @@ main(void)
         T(checkin_counts_follow_projection),
         T(seq_past_the_limit_refused),
         T(key_entry_under_an_epoch_not_used),
+        T(plaintext_kinds_need_no_key),
+        T(feedback_to_an_unusable_key_stores_nothing),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

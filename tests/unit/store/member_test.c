@@ -3,7 +3,8 @@
  * invitations, a worker joining, the office admitting (end to end between real stores, runs
  * copied with store_log_read + store_log_ingest), refused proofs (unknown, reused, copied from
  * another worker's join), the membership list counting only the office's entries, and
- * revocation refusing a revoked author's later entries with OP_E_REVOKED.
+ * revocation refusing a revoked author's later entries with OP_E_REVOKED; joining oneself
+ * refused, a second invitation from the same office, and member states from the office's word.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -774,6 +775,93 @@ member_get_unknown(void **state)
     tu_node_close(&n);
 }
 
+/* Joining: an invitation that names this node itself as the office is refused (a node does not
+ * join itself), nothing written; joining again with a second invitation from the same office
+ * (the first lost, say) is a new join: a second join entry, the new token recorded, and the
+ * office admits the worker once. */
+static void
+join_self_refused_and_second_invitation(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node o, w;
+    proto_invite inv, inv2, self;
+    store_joined j;
+    tu_node_open(&o, f->dir, "office");
+    tu_node_open(&w, f->dir, "worker");
+    make_office(&o, "Home");
+    make_worker(&w, "Ann", "");
+    memset(&self, 0, sizeof self);
+    memcpy(self.office, w.id->pk, PROTO_KEY_BYTES);
+    randombytes_buf(self.token, sizeof self.token);
+    EXPECT(OP_E_INVAL, store_member_join(w.db, w.rd, w.id, &self, T0, &j));
+    assert_int_equal(count(&w, "SELECT count(*) FROM entries"), 0);
+    assert_int_equal(count(&w, "SELECT count(*) FROM meta WHERE k = 'office_key'"), 0);
+
+    invite(&o, "Ann Larsen", NULL, &inv);
+    invite(&o, "Ann Larsen", NULL, &inv2);
+    OK(store_member_join(w.db, w.rd, w.id, &inv, T0 + 1, &j));
+    assert_false(j.already);
+    assert_int_equal(j.join_seq, 1);
+    OK(store_member_join(w.db, w.rd, w.id, &inv2, T0 + 2, &j));
+    assert_false(j.already);
+    assert_int_equal(j.join_seq, 2);
+    proto_body b;
+    assert_int_equal(own_entry(&w, w.id->pk, 2, &b), PROTO_KIND_JOIN);
+    assert_null(b.site); /* no site: none sent */
+    proto_body_fini(&b);
+    OK(store_member_join(w.db, w.rd, w.id, &inv2, T0 + 3, &j)); /* the same again: nothing new */
+    assert_true(j.already);
+    assert_int_equal(j.join_seq, 2);
+    copy_log(&w, &o, w.id->pk);
+    assert_int_equal(pending(&o), 2);
+    assert_int_equal(admit(&o, T0 + 10), 1); /* the second join: the key is a member already */
+    assert_int_equal(member(&o, w.id->pk).state, STORE_MEMBER_MEMBER);
+    assert_int_equal(pending(&o), 0);
+    assert_int_equal(count(&o, "SELECT count(*) FROM entries WHERE kind = 6"), 2); /* self, Ann */
+    tu_node_close(&o);
+    tu_node_close(&w);
+}
+
+/* Member states from the office's word: a key the office lists with role "office" (a second
+ * office device) is an office; the office's own key is never reported revoked, whatever a row
+ * says; an office without its office_key (damaged meta) admits nobody. */
+static void
+office_states(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node o;
+    store_appended ap;
+    proto_body b;
+    uint8_t second[32];
+    randombytes_buf(second, sizeof second);
+    tu_node_open(&o, f->dir, "office");
+    make_office(&o, "Home");
+    proto_body_init(&b, PROTO_KIND_MEMBER);
+    memcpy(b.key, second, 32);
+    b.has_key = true;
+    b.name = (char *)"Home laptop";
+    b.role = (char *)"office";
+    OK(store_log_append(o.db, o.rd, o.id, &b, T0 + 1, &ap));
+    assert_int_equal(member(&o, second).state, STORE_MEMBER_OFFICE);
+    tu_raw_exec(o.path, "UPDATE members SET revoked_after = 0");
+    assert_int_equal(member(&o, o.id->pk).state, STORE_MEMBER_OFFICE);
+    assert_int_equal(member(&o, second).state, STORE_MEMBER_REVOKED);
+    /* a pending join, but the office key is gone: nobody is admitted */
+    tu_node w;
+    proto_invite inv;
+    store_joined j;
+    tu_node_open(&w, f->dir, "worker");
+    make_worker(&w, "Ann", "Acme");
+    invite(&o, "Ann", "Acme", &inv);
+    OK(store_member_join(w.db, w.rd, w.id, &inv, T0 + 2, &j));
+    copy_log(&w, &o, w.id->pk);
+    tu_raw_exec(o.path, "DELETE FROM meta WHERE k = 'office_key'");
+    assert_int_equal(admit(&o, T0 + 3), 0);
+    assert_int_equal(pending(&o), 1);
+    tu_node_close(&w);
+    tu_node_close(&o);
+}
+
 int
 main(void)
 {
@@ -792,6 +880,8 @@ main(void)
         T(revoked_author_refused),
         T(withheld_revoke_body_filled_in_later),
         T(member_get_unknown),
+        T(join_self_refused_and_second_invitation),
+        T(office_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

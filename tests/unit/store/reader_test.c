@@ -1,7 +1,8 @@
 /*
  * reader_test.c — store/reader.c: epoch keys found in the author's key entry and opened with
  * this node's identity, cached (keys and misses), and bodies decrypted and decoded; relays and
- * identity-less readers get OP_E_NOKEY, damaged or moved ciphertext OP_E_AUTH.
+ * identity-less readers get OP_E_NOKEY, damaged or moved ciphertext OP_E_AUTH; a key entry
+ * withheld, undecodable or with a box that does not open gives OP_E_NOKEY.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,6 +290,93 @@ cache_survives_many_epochs(void **state)
     tu_node_close(&a);
 }
 
+/* Sets the body of a's key entry (seq 1) at n to the given bytes (NULL: no body). */
+static void
+set_key_body(tu_node *n, const uint8_t *body, size_t len)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(store_db_handle(n->db),
+                                        "UPDATE entries SET body = ? WHERE seq = 1 AND kind = 8",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    if (body)
+        sqlite3_bind_blob(st, 1, body, (int)len, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(store_db_handle(n->db)), 1);
+    sqlite3_finalize(st);
+}
+
+/* A key entry this node cannot use gives OP_E_NOKEY ("cannot read it"), never a crash or a
+ * wrong key: its body withheld (a relay stripped it), bytes that do not decode, and a box
+ * addressed to this node that does not open. With the real body back, a fresh reader opens
+ * the epoch and the body. */
+static void
+unusable_key_entries_give_nokey(void **state)
+{
+    tu_fixture *f = *state;
+    tu_node a, n;
+    store_appended ap;
+    tu_node_open(&a, f->dir, "a");
+    tu_node_open_ex(&n, f->dir, "n", NULL, a.id); /* n reads as a */
+    OK(tu_checkin(&a, "secret", T0, &ap));        /* 1 key entry, 2 check-in */
+    OK(tu_copy(&a, &n, a.id->pk, 1, 10, NULL, NULL));
+    int64_t aid = author_id(&n, a.id->pk);
+    store_run run;
+    OK(store_log_read(n.db, a.id->pk, 1, 2, &run));
+    proto_envelope e;
+    OK(proto_envelope_decode(run.items[1].env, run.items[1].env_len, &e));
+    assert_true(e.epoch > 0);
+
+    /* a key body whose box for a is 80 random bytes */
+    proto_sealed sealed;
+    memset(&sealed, 0, sizeof sealed);
+    memcpy(sealed.reader, a.id->pk, 32);
+    randombytes_buf(sealed.box, sizeof sealed.box);
+    proto_body kb;
+    proto_body_init(&kb, PROTO_KIND_KEY);
+    kb.epoch = e.epoch;
+    kb.sealed = &sealed;
+    kb.n_sealed = 1;
+    uint8_t forged[512];
+    proto_wbuf w;
+    proto_wbuf_init(&w, forged, sizeof forged);
+    OK(proto_body_encode(&kb, &w));
+    static const uint8_t junk[] = {0xc1, 0x00, 0x01};
+    struct {
+        const char *what;
+        const uint8_t *body;
+        size_t len;
+    } cases[] = {{"withheld", NULL, 0},
+                 {"not msgpack", junk, sizeof junk},
+                 {"box does not open", forged, w.len}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        store_reader *rd;
+        const uint8_t *key = (const uint8_t *)"x";
+        proto_body b;
+        set_key_body(&n, cases[k].body, cases[k].len);
+        OK(store_reader_new(a.id, &rd));
+        op_err r = store_reader_epoch_key(rd, n.db, aid, e.epoch, &key);
+        if (r != OP_E_NOKEY || key != NULL)
+            fail_msg("%s: %s", cases[k].what, op_errname(r));
+        EXPECT(OP_E_NOKEY,
+               store_reader_body(rd, n.db, aid, &e, run.items[1].body, run.items[1].body_len, &b));
+        proto_body_fini(&b);
+        store_reader_free(rd);
+    }
+    set_key_body(&n, run.items[0].body, run.items[0].body_len);
+    store_reader *rd;
+    proto_body b;
+    OK(store_reader_new(a.id, &rd));
+    OK(store_reader_body(rd, n.db, aid, &e, run.items[1].body, run.items[1].body_len, &b));
+    assert_string_equal(b.note, "secret");
+    proto_body_fini(&b);
+    store_reader_free(rd);
+    store_reader_clear(NULL); /* NULL-safe, as store_reader_free */
+    store_run_free(&run);
+    tu_node_close(&n);
+    tu_node_close(&a);
+}
+
 int
 main(void)
 {
@@ -299,6 +387,7 @@ main(void)
         cmocka_unit_test(new_and_free),      T(own_epoch_key_cached_and_from_log),
         T(body_round_trip_and_tampering),    T(not_a_reader_gets_nokey),
         T(cached_miss_cleared_by_key_entry), T(cache_survives_many_epochs),
+        T(unusable_key_entries_give_nokey),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * verify_test.c — store/verify.c: a clean store verifies with no problems; each kind of damage
  * made with raw SQLite on the file (a flipped byte in an envelope or a body, a wrong stored
  * hash, a deleted entry, a wrong head) and a flipped byte in the database file itself is
- * reported, with the right code, through the problem callback.
+ * reported, with the right code, through the problem callback; so is a stored ts, epoch or
+ * author column, or a recorded head, that disagrees with the signed envelopes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -480,6 +481,53 @@ damaged_page_header_in_database_file(void **state)
     free_world(&w);
 }
 
+/* The columns queries use (ts, epoch, author) and the recorded head must say what the signed
+ * envelopes say: each disagreement, made on a fresh node of 3 check-ins (seqs 1..4), is
+ * reported with its code at its seq, and nothing else is. An author known only by key (no
+ * entries, head 0: the target of an erase or a receipt) is no problem. */
+static void
+columns_and_head_must_match_the_envelopes(void **state)
+{
+    tu_fixture *f = *state;
+    static const struct {
+        const char *sql;
+        uint64_t seq;
+        op_err e;
+    } cases[] = {
+        {"UPDATE entries SET ts = ts + 1 WHERE seq = 2", 2, OP_E_CORRUPT},
+        {"UPDATE entries SET epoch = epoch + 1 WHERE seq = 3", 3, OP_E_CORRUPT},
+        {"UPDATE entries SET author = author + 1000 WHERE seq = 2", 2, OP_E_AUTHOR},
+        /* seq 2's row holding seq 3's envelope (its id and seq columns are seq 2's) */
+        {"UPDATE entries SET envelope = (SELECT envelope FROM entries WHERE seq = 3)"
+         " WHERE seq = 2",
+         2, OP_E_AUTHOR},
+        {"UPDATE authors SET head_hash = NULL", 4, OP_E_CORRUPT},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char name[16];
+        tu_node n;
+        collected c;
+        snprintf(name, sizeof name, "n%zu", k);
+        tu_node_open(&n, f->dir, name);
+        tu_checkins(&n, "c", 3, T0);
+        uint8_t stranger[32];
+        int64_t sid;
+        randombytes_buf(stranger, sizeof stranger);
+        OK(store_db_author_id(n.db, stranger, &sid)); /* known by key only */
+        store_verified v = run_verify(&n, &c);
+        assert_int_equal(v.problems, 0);
+        assert_int_equal(v.authors, 2);
+        tu_raw_exec(n.path, cases[k].sql);
+        run_verify(&n, &c);
+        if (c.n != 1 || !has(&c, n.id->pk, cases[k].seq, cases[k].e)) {
+            dump(&c);
+            fail_msg("%s: want one %s at seq %llu", cases[k].sql, op_errname(cases[k].e),
+                     (unsigned long long)cases[k].seq);
+        }
+        tu_node_close(&n);
+    }
+}
+
 int
 main(void)
 {
@@ -497,6 +545,7 @@ main(void)
         T(entry_filed_under_another_author),
         T(flipped_byte_in_database_file),
         T(damaged_page_header_in_database_file),
+        T(columns_and_head_must_match_the_envelopes),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
