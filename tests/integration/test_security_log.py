@@ -321,9 +321,11 @@ class SecurityLog(net.IntegTest):
         cipher = self.body(b, c.key, seq)
         self.assertIsInstance(cipher, bytes)
         needles = [("canary", canary.encode()), ("ciphertext", cipher[24:56])]
-        notes = [e["body"]["note"] for e in office.log("--author", c.key)
-                 if e["kind"] == "checkin" and e["seq"] == seq]
-        self.assertEqual(notes, ["c15 canary %s" % canary], "the office reads it")
+        # The office shows C's bodies once it has admitted C, just after they arrive.
+        notes = lambda: [e["body"]["note"] for e in office.log("--author", c.key)
+                         if e["kind"] == "checkin" and e["seq"] == seq and e["body"]]
+        self.wait_until(lambda: notes(), 30, "the office shows C's check-in")
+        self.assertEqual(notes(), ["c15 canary %s" % canary], "the office reads it")
         checkins = {m["key"]: m["checkins"] for m in office.ok_json("team")}[c.key]
         # A replica that goes offline now, holding the body, and comes back after the erasure.
         b.stop()
