@@ -26,7 +26,7 @@ done
 [ $# -gt 0 ] && exit $status
 echo "== fuzzing"
 tools/fuzz.sh || status=1
-# The floor is what the suite reaches today; TESTING §E's target is 90 % lines, 80 % branches.
-COVERAGE_MIN_LINES=${COVERAGE_MIN_LINES:-89} COVERAGE_MIN_BRANCHES=${COVERAGE_MIN_BRANCHES:-77} \
+# TESTING §E: 90 % lines and 80 % branches in each of agent/ proto/ store/.
+COVERAGE_MIN_LINES=${COVERAGE_MIN_LINES:-90} COVERAGE_MIN_BRANCHES=${COVERAGE_MIN_BRANCHES:-80} \
     tools/coverage.sh -LE net || status=1
 exit $status

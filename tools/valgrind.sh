@@ -34,7 +34,8 @@ rm -rf "$logs"
 mkdir -p "$logs"
 status=0
 
-# memcheck NAME COMMAND...: runs it under memcheck; a memcheck error or a failing command fails.
+# memcheck NAME [VALGRIND-OPTION...] COMMAND...: runs it under memcheck (later options win); a
+# memcheck error or a failing command fails.
 memcheck() {
     name=$1
     shift
@@ -61,9 +62,11 @@ for t in mp envelope body msg hs frame frame_cipher invite ingest; do
 done
 
 if [ "${VALGRIND_UNIT:-0}" = 1 ]; then
-    echo "== unit tests under memcheck"
+    # Leaks are LeakSanitizer's job here (CI): several unit tests fork children that _exit with
+    # the parent's heap still allocated, which memcheck would count as the child's leaks.
+    echo "== unit tests under memcheck (leaks: see LeakSanitizer in CI)"
     for exe in "$dir"/*_test; do
-        memcheck "$(basename "$exe")" "$exe"
+        memcheck "$(basename "$exe")" --leak-check=no "$exe"
     done
 fi
 echo "== valgrind.sh: $(($(date +%s) - t0)) s; $([ $status = 0 ] && echo clean || echo 'memcheck FOUND ERRORS')"
