@@ -56,7 +56,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <msgpack.h>
 #include <netdb.h>
 #include <signal.h>
 #include <sodium.h>
@@ -80,100 +79,8 @@
 #include "agent/node.h"
 #include "store/have.h"
 #include "store/log.h"
+#include "tests/fault/alloc_counter.h"
 #include "tests/fault/fault_util.h"
-
-/* ---- the counter ---- */
-
-static struct {
-    bool armed, persist;
-    uint64_t n, fail_at, failed;
-    uint64_t exempt, exempt_at; /* libuv reallocs let through (they would abort) */
-} fa;
-
-/* Where a failure is injected: a breakpoint for gdb (`break fa_injected`). */
-__attribute__((noinline)) static void
-fa_injected(void)
-{
-    __asm__ volatile("");
-}
-
-/* Whether this allocation fails; abort_path: the caller aborts on failure (let it through). */
-static bool
-fa_fail(bool abort_path)
-{
-    if (!fa.armed)
-        return false;
-    uint64_t n = ++fa.n;
-    if (!fa.fail_at || !(n == fa.fail_at || (fa.persist && n > fa.fail_at)))
-        return false;
-    if (abort_path) {
-        if (!fa.exempt++)
-            fa.exempt_at = n;
-        return false;
-    }
-    fa.failed++;
-    fa_injected();
-    return true;
-}
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t k, size_t n);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__real_sodium_malloc(size_t n);
-msgpack_unpack_return __real_msgpack_unpack_next(msgpack_unpacked *r, const char *data, size_t len,
-                                                 size_t *off);
-
-void *
-__wrap_malloc(size_t n)
-{
-    return fa_fail(false) ? NULL : __real_malloc(n);
-}
-
-void *
-__wrap_calloc(size_t k, size_t n)
-{
-    return fa_fail(false) ? NULL : __real_calloc(k, n);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-    return fa_fail(false) ? NULL : __real_realloc(p, n);
-}
-
-char *
-__wrap_strdup(const char *s)
-{
-    return fa_fail(false) ? NULL : __real_strdup(s);
-}
-
-void *
-__wrap_sodium_malloc(size_t n)
-{
-    return fa_fail(false) ? NULL : __real_sodium_malloc(n);
-}
-
-msgpack_unpack_return
-__wrap_msgpack_unpack_next(msgpack_unpacked *r, const char *data, size_t len, size_t *off)
-{
-    return fa_fail(false) ? MSGPACK_UNPACK_NOMEM_ERROR
-                          : __real_msgpack_unpack_next(r, data, len, off);
-}
-
-static sqlite3_mem_methods sq_real;
-
-static void *
-sq_malloc(int n)
-{
-    return fa_fail(false) ? NULL : sq_real.xMalloc(n);
-}
-
-static void *
-sq_realloc(void *p, int n)
-{
-    return fa_fail(false) ? NULL : sq_real.xRealloc(p, n);
-}
 
 /* libuv's allocator. Its only realloc here is the watcher array's growth, which aborts. */
 static uint64_t uv_allocs, uv_allocs_all;
@@ -765,15 +672,7 @@ main(void)
         phase = "both";
     v = getenv("ALLOC_VERBOSE");
     verbose = v && *v == '1';
-    if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sq_real) != SQLITE_OK) {
-        fprintf(stderr, "alloc_fault_loop: SQLITE_CONFIG_GETMALLOC failed\n");
-        return 3;
-    }
-    sqlite3_mem_methods m = sq_real;
-    m.xMalloc = sq_malloc;
-    m.xRealloc = sq_realloc;
-    if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK ||
-        sqlite3_initialize() != SQLITE_OK || sodium_init() < 0) {
+    if (!fa_install_sqlite() || sqlite3_initialize() != SQLITE_OK || sodium_init() < 0) {
         fprintf(stderr, "alloc_fault_loop: cannot set up\n");
         return 3;
     }

@@ -37,7 +37,6 @@
  */
 #include <dirent.h>
 #include <limits.h>
-#include <msgpack.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -54,6 +53,7 @@
 #include "store/member.h"
 #include "store/verify.h"
 #include "store/view.h"
+#include "tests/fault/alloc_counter.h"
 #include "tests/fault/fault_util.h"
 #include "tests/fault/vfs_fault.h"
 
@@ -66,84 +66,6 @@
 #define OPS_POINTS_DEFAULT 40
 #endif
 #define DAY_MS (24ull * 3600 * 1000)
-
-/* ---- the allocation counter (oom mode) ---- */
-
-static struct {
-    bool armed, persist;
-    uint64_t n, fail_at, failed;
-} fa;
-
-static bool
-fa_fail(void)
-{
-    if (!fa.armed)
-        return false;
-    uint64_t n = ++fa.n;
-    if (fa.fail_at && (n == fa.fail_at || (fa.persist && n > fa.fail_at))) {
-        fa.failed++;
-        return true;
-    }
-    return false;
-}
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t k, size_t n);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__real_sodium_malloc(size_t n);
-msgpack_unpack_return __real_msgpack_unpack_next(msgpack_unpacked *r, const char *data, size_t len,
-                                                 size_t *off);
-
-void *
-__wrap_malloc(size_t n)
-{
-    return fa_fail() ? NULL : __real_malloc(n);
-}
-
-void *
-__wrap_calloc(size_t k, size_t n)
-{
-    return fa_fail() ? NULL : __real_calloc(k, n);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-    return fa_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *
-__wrap_strdup(const char *s)
-{
-    return fa_fail() ? NULL : __real_strdup(s);
-}
-
-void *
-__wrap_sodium_malloc(size_t n)
-{
-    return fa_fail() ? NULL : __real_sodium_malloc(n);
-}
-
-msgpack_unpack_return
-__wrap_msgpack_unpack_next(msgpack_unpacked *r, const char *data, size_t len, size_t *off)
-{
-    return fa_fail() ? MSGPACK_UNPACK_NOMEM_ERROR : __real_msgpack_unpack_next(r, data, len, off);
-}
-
-static sqlite3_mem_methods sq_real;
-
-static void *
-sq_malloc(int n)
-{
-    return fa_fail() ? NULL : sq_real.xMalloc(n);
-}
-
-static void *
-sq_realloc(void *p, int n)
-{
-    return fa_fail() ? NULL : sq_real.xRealloc(p, n);
-}
 
 /* ---- faults of either mode, behind one interface ---- */
 
@@ -1042,16 +964,8 @@ main(int argc, char **argv)
         return 2;
     }
     mode_io = strcmp(argv[1], "ioerr") == 0;
-    if (!mode_io) {
-        sqlite3_mem_methods m;
-        if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sq_real) != SQLITE_OK)
-            return 3;
-        m = sq_real;
-        m.xMalloc = sq_malloc;
-        m.xRealloc = sq_realloc;
-        if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
-            return 3;
-    }
+    if (!mode_io && !fa_install_sqlite())
+        return 3;
     if (sqlite3_initialize() != SQLITE_OK || sodium_init() < 0 ||
         (mode_io && vf_install() != SQLITE_OK)) {
         fprintf(stderr, "ops_fault: cannot set up\n");

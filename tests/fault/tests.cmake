@@ -18,11 +18,13 @@ set_tests_properties(fault.power_loss fault.power_loss_exit fault.ioerr PROPERTI
 # A5 out of memory at the Nth allocation: SQLite through SQLITE_CONFIG_MALLOC, our static
 # libraries' malloc/calloc/realloc/strdup/sodium_malloc and msgpack_unpack_next through
 # link-time wraps (tests/fault/alloc_fault.c says why).
-add_executable(alloc_fault tests/fault/alloc_fault.c tests/fault/fault_util.c)
+# One allocation counter for the three A5 programs (tests/fault/alloc_counter.h).
+set(OP_ALLOC_WRAPS -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+    -Wl,--wrap=sodium_malloc,--wrap=msgpack_unpack_next)
+add_executable(alloc_fault tests/fault/alloc_fault.c tests/fault/alloc_counter.c
+               tests/fault/fault_util.c)
 target_link_libraries(alloc_fault PRIVATE op_agent)
-target_link_options(alloc_fault PRIVATE
-  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
-  -Wl,--wrap=msgpack_unpack_next)
+target_link_options(alloc_fault PRIVATE ${OP_ALLOC_WRAPS})
 add_test(NAME fault.oom COMMAND alloc_fault)
 set_tests_properties(fault.oom PROPERTIES TIMEOUT 600)
 
@@ -58,21 +60,19 @@ set_tests_properties(fault.agent PROPERTIES TIMEOUT 300)
 
 # A5 through the agent's event loop: two agent nodes over TCP on 127.0.0.1, libuv's
 # allocations too (uv_replace_allocator); see tests/fault/alloc_fault_loop.c.
-add_executable(alloc_fault_loop tests/fault/alloc_fault_loop.c tests/fault/fault_util.c)
+add_executable(alloc_fault_loop tests/fault/alloc_fault_loop.c tests/fault/alloc_counter.c
+               tests/fault/fault_util.c)
 target_link_libraries(alloc_fault_loop PRIVATE op_agent)
-target_link_options(alloc_fault_loop PRIVATE
-  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
-  -Wl,--wrap=msgpack_unpack_next)
+target_link_options(alloc_fault_loop PRIVATE ${OP_ALLOC_WRAPS})
 add_test(NAME fault.oom_loop COMMAND alloc_fault_loop)
 set_tests_properties(fault.oom_loop PROPERTIES TIMEOUT 1200)
 
 # A4/A5 for every store operation (erase, reindex, verify, joining, admission, forks, reads...),
 # not only append and ingest: tests/fault/ops_fault.c.
-add_executable(ops_fault tests/fault/ops_fault.c tests/fault/vfs_fault.c tests/fault/fault_util.c)
+add_executable(ops_fault tests/fault/ops_fault.c tests/fault/alloc_counter.c
+               tests/fault/vfs_fault.c tests/fault/fault_util.c)
 target_link_libraries(ops_fault PRIVATE op_store)
-target_link_options(ops_fault PRIVATE
-  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=sodium_malloc
-  -Wl,--wrap=msgpack_unpack_next)
+target_link_options(ops_fault PRIVATE ${OP_ALLOC_WRAPS})
 add_test(NAME fault.ops_oom COMMAND ops_fault oom)
 add_test(NAME fault.ops_ioerr COMMAND ops_fault ioerr)
 set_tests_properties(fault.ops_oom fault.ops_ioerr PROPERTIES TIMEOUT 600)
