@@ -263,28 +263,6 @@ out:
 
 static char worker_tpl[PATH_MAX], office_tpl[PATH_MAX];
 
-static int
-copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = NULL;
-    char buf[65536];
-    size_t k;
-    int rc = -1;
-    if (!in)
-        return 0; /* absent: nothing to copy */
-    if (!(out = fopen(to, "wb")))
-        goto out;
-    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, k, out) != k)
-            goto out;
-    rc = ferror(in) ? -1 : 0;
-out:
-    fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
-    return rc;
-}
-
 /* The worker with SY_NOTES entries and the office with none, made once, unarmed; each run
  * starts from copies. */
 static int
@@ -337,11 +315,11 @@ from_template(const char *tpl, const char *dir)
     snprintf(a, sizeof a, "%s/%s", tpl, STORE_IDENTITY_FILE);
     snprintf(b, sizeof b, "%s/%s", dir, STORE_IDENTITY_FILE);
     unlink(b);
-    if (copy_file(a, b) != 0 || chmod(b, 0600) != 0)
+    if (fu_copy_file(a, b) != 0 || chmod(b, 0600) != 0)
         return -1;
     snprintf(a, sizeof a, "%s/%s", tpl, STORE_DB_FILE);
     snprintf(b, sizeof b, "%s/%s", dir, STORE_DB_FILE);
-    return copy_file(a, b);
+    return fu_copy_file(a, b);
 }
 
 static bool

@@ -164,28 +164,6 @@ leak_free(void)
 }
 
 static int
-copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = NULL;
-    char buf[65536];
-    size_t k;
-    int rc = -1;
-    if (!in)
-        return -1;
-    if (!(out = fopen(to, "wb")))
-        goto out;
-    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, k, out) != k)
-            goto out;
-    rc = ferror(in) ? -1 : 0;
-out:
-    fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
-    return rc;
-}
-
-static int
 from_template(const char *tpl, const char *dir)
 {
     static const char *const files[] = {STORE_IDENTITY_FILE, STORE_DB_FILE, "network.key"};
@@ -197,7 +175,7 @@ from_template(const char *tpl, const char *dir)
         snprintf(a, sizeof a, "%s/%s", tpl, files[i]);
         snprintf(b, sizeof b, "%s/%s", dir, files[i]);
         unlink(b);
-        if (copy_file(a, b) != 0 || chmod(b, 0600) != 0)
+        if (fu_copy_file(a, b) != 0 || chmod(b, 0600) != 0)
             return -1;
     }
     return 0;

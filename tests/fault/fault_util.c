@@ -313,6 +313,28 @@ fu_rm_store(const char *dir)
 }
 
 int
+fu_copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = NULL;
+    char buf[65536];
+    size_t k;
+    int rc = -1;
+    if (!in)
+        return 0; /* absent: nothing to copy */
+    if (!(out = fopen(to, "wb")))
+        goto out;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, k, out) != k)
+            goto out;
+    rc = ferror(in) ? -1 : 0;
+out:
+    fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+int
 fu_mkdir(const char *dir)
 {
     return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -errno;

@@ -57,6 +57,8 @@ int fu_check(const char *dir, const char *id_dir, const fu_expect *e, int *prese
 
 /* Removes the files a node's store may leave in dir (database, -wal, -shm, -journal). */
 void fu_rm_store(const char *dir);
+/* Copies a file: 0 (also when from is absent: nothing copied), -1 on an error. */
+int fu_copy_file(const char *from, const char *to);
 /* mkdir -p for one level; 0 or -errno. */
 int fu_mkdir(const char *dir);
 /* A fresh identity in dir (removing the old one and the store). */

@@ -153,28 +153,6 @@ node_close(node *n)
     memset(n, 0, sizeof *n);
 }
 
-static int
-copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb"), *out = NULL;
-    char buf[65536];
-    size_t k;
-    int rc = -1;
-    if (!in)
-        return 0; /* absent: nothing to copy */
-    if (!(out = fopen(to, "wb")))
-        goto out;
-    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, k, out) != k)
-            goto out;
-    rc = ferror(in) ? -1 : 0;
-out:
-    fclose(in);
-    if (out && fclose(out) != 0)
-        rc = -1;
-    return rc;
-}
-
 /* dir := a copy of the node tpl (closed, so its database file alone holds it). */
 static int
 copy_node(const char *tpl, const char *dir)
@@ -186,11 +164,11 @@ copy_node(const char *tpl, const char *dir)
     snprintf(a, sizeof a, "%s/%s", tpl, STORE_IDENTITY_FILE);
     snprintf(b, sizeof b, "%s/%s", dir, STORE_IDENTITY_FILE);
     unlink(b);
-    if (copy_file(a, b) != 0 || chmod(b, 0600) != 0)
+    if (fu_copy_file(a, b) != 0 || chmod(b, 0600) != 0)
         return -1;
     snprintf(a, sizeof a, "%s/%s", tpl, STORE_DB_FILE);
     snprintf(b, sizeof b, "%s/%s", dir, STORE_DB_FILE);
-    return copy_file(a, b);
+    return fu_copy_file(a, b);
 }
 
 static void
