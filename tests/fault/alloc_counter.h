@@ -29,6 +29,9 @@ bool fa_fail(bool abort_path);
  * refused. */
 bool fa_install_sqlite(void);
 
+/* No leak so far (LeakSanitizer, every ALLOC_LEAK_EVERY calls, default 20; true without it). */
+bool fa_leak_free(void);
+
 /* The real allocators, behind the wraps (for an allocator handed to a library, e.g. libuv's). */
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t k, size_t n);

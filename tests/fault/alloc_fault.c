@@ -79,23 +79,6 @@ arm(uint64_t n, bool persist)
     fa.armed = true;
 }
 
-/* Under LeakSanitizer: a leak check every ALLOC_LEAK_EVERY runs (default 20; 1 names the
- * very N), and at exit. */
-static bool
-leak_free(void)
-{
-#ifdef HAVE_LSAN
-    static unsigned long every, runs;
-    if (!every) {
-        const char *v = getenv("ALLOC_LEAK_EVERY");
-        every = v && *v && strtoul(v, NULL, 10) ? strtoul(v, NULL, 10) : 20;
-    }
-    return ++runs % every != 0 || __lsan_do_recoverable_leak_check() == 0;
-#else
-    return true;
-#endif
-}
-
 /* -- append -- */
 
 #define AP_NOTES 6
@@ -162,7 +145,7 @@ run_append(uint64_t n, bool persist)
         failure("append", n, persist, why);
     } else if (fu_check(node, node, &e, NULL, why, sizeof why) != 0) {
         failure("append", n, persist, why);
-    } else if (!leak_free()) {
+    } else if (!fa_leak_free()) {
         failure("append", n, persist, "LeakSanitizer found a leak (above)");
     } else {
         passed++;
@@ -387,7 +370,7 @@ run_sync(uint64_t n, bool persist)
         if (present != SY_NOTES && !why[0])
             snprintf(why, sizeof why, "the office projects %d of %d", present, SY_NOTES);
         failure("sync", n, persist, why);
-    } else if (!leak_free()) {
+    } else if (!fa_leak_free()) {
         failure("sync", n, persist, "LeakSanitizer found a leak (above)");
     } else {
         passed++;
@@ -459,7 +442,7 @@ run_ingest(uint64_t n, bool persist)
             failure("ingest", n, persist, why);
         } else if (fu_check(od, od, &e, &present, why, sizeof why) != 0) {
             failure("ingest", n, persist, why);
-        } else if (!leak_free()) {
+        } else if (!fa_leak_free()) {
             failure("ingest", n, persist, "LeakSanitizer found a leak (above)");
         } else {
             passed++;

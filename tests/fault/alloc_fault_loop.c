@@ -148,21 +148,6 @@ failure(uint64_t n, bool persist, const char *why)
                persist ? "persistent" : "transient", why);
 }
 
-static bool
-leak_free(void)
-{
-#ifdef HAVE_LSAN
-    static unsigned long every, runs;
-    if (!every) {
-        const char *v = getenv("ALLOC_LEAK_EVERY");
-        every = v && *v && strtoul(v, NULL, 10) ? strtoul(v, NULL, 10) : 20;
-    }
-    return ++runs % every != 0 || __lsan_do_recoverable_leak_check() == 0;
-#else
-    return true;
-#endif
-}
-
 static int
 from_template(const char *tpl, const char *dir)
 {
@@ -575,7 +560,7 @@ run_one(uint64_t n, bool persist, bool in_start)
         failure(n, persist, why);
         if (failed <= 3)
             printf("---- its log ----\n%s-----------------\n", logbuf);
-    } else if (!leak_free()) {
+    } else if (!fa_leak_free()) {
         failure(n, persist, "LeakSanitizer found a leak (above)");
     } else {
         passed++;
