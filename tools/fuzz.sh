@@ -3,7 +3,7 @@
 # coverage, FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION) in its own build directory, and fuzzes
 # each target for FUZZ_SECONDS with the limits of TESTING §D:
 #   -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=64 -max_len=65536
-# Prints per target: execs, exec/s, new corpus units, coverage; fails (exit 1) if any target
+# Prints per target: execs, exec/s, CPU-minutes, new corpus units, coverage; fails (exit 1) if any target
 # crashed, ran out of memory, timed out or leaked. Each finding is minimised into
 # $FUZZ_BUILD/findings/<target>/ with the command that adds it to tests/fuzz/<target>_regressions/.
 #
@@ -75,10 +75,12 @@ run_one() { # target
     rm -f "$out"/crash-* "$out"/oom-* "$out"/timeout-* "$out"/leak-* "$out"/slow-unit-*
     d=$(dict_of "$t")
     set +e
-    "$build/fuzz_$t" -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=64 -max_len=65536 \
+    # The gate counts CPU-minutes, not wall time: the bash time keyword writes user+sys here.
+    local TIMEFORMAT='%U %S'
+    { time "$build/fuzz_$t" -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=64 -max_len=65536 \
         -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$out/" \
         ${d:+-dict="$d"} "$work" "tests/fuzz/corpus/$t" "tests/fuzz/${t}_regressions" \
-        >"$log" 2>&1
+        >"$log" 2>&1; } 2>"$log.cpu"
     echo $? >"$log.rc"
     set -e
 }
@@ -91,7 +93,7 @@ done
 wait
 
 status=0
-printf '%-13s %12s %9s %6s %8s %8s  %s\n' target execs exec/s new cov ft result
+printf '%-13s %12s %9s %8s %6s %8s %8s  %s\n' target execs exec/s cpu-min new cov ft result
 for t in $targets; do
     log=$build/logs/$t.log
     rc=$(cat "$log.rc")
@@ -101,13 +103,14 @@ for t in $targets; do
     new=$(stat new_units_added)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    cpu=$(awk '{ printf "%.1f", ($1 + $2) / 60 }' "$log.cpu" 2>/dev/null || true)
     found=$(ls "$build/findings/$t" 2>/dev/null | grep -E '^(crash|oom|timeout|leak)-' || true)
     result=ok
     if [ "$rc" != 0 ] || [ -n "$found" ]; then
         result="FAILED (exit $rc)"
         status=1
     fi
-    printf '%-13s %12s %9s %6s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${new:-?}" \
+    printf '%-13s %12s %9s %8s %6s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cpu:-?}" "${new:-?}" \
         "${cov:-?}" "${ft:-?}" "$result"
 done
 
