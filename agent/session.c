@@ -9,9 +9,8 @@
 #include "store/log.h"
 #include "store/member.h"
 
-/* Entries read from the store per RUN at most: half the window (session.h), so that two RUNs
- * are in flight; the frame size caps it further. */
-#define RUN_READ_MAX (AGENT_SESSION_WINDOW_ENTRIES / 2)
+/* Entries read from the store per RUN at most (about 35 KB); the frame size caps it further. */
+#define RUN_READ_MAX 128
 
 typedef struct job {
     uint8_t author[PROTO_KEY_BYTES];
@@ -28,10 +27,10 @@ struct agent_session {
     bool reconciled; /* we know everything the peer lacked when we compared */
     bool sent_done, peer_done, started;
     uint64_t runs_unanswered; /* RUNs sent that the peer has not answered (ACK or WANT) yet */
-    /* Entries in those RUNs (the window, AGENT_SESSION_WINDOW_ENTRIES), and each RUN's count,
+    /* Bytes of those RUNs (the window, AGENT_SESSION_WINDOW_BYTES), and each RUN's size,
      * oldest first (answers come in the order the RUNs went: a ring) */
-    uint64_t entries_unanswered;
-    uint16_t unanswered[AGENT_SESSION_WINDOW_ENTRIES];
+    uint64_t bytes_unanswered;
+    uint32_t unanswered[AGENT_SESSION_WINDOW_RUNS];
     size_t unanswered_first;
     int haves_expected, haves_got;
     job *jobs;
@@ -468,8 +467,8 @@ answered(agent_session *s)
 {
     if (s->runs_unanswered == 0)
         return; /* an answer to nothing (a broken peer): the window stays as it is */
-    s->entries_unanswered -= s->unanswered[s->unanswered_first];
-    s->unanswered_first = (s->unanswered_first + 1) % AGENT_SESSION_WINDOW_ENTRIES;
+    s->bytes_unanswered -= s->unanswered[s->unanswered_first];
+    s->unanswered_first = (s->unanswered_first + 1) % AGENT_SESSION_WINDOW_RUNS;
     s->runs_unanswered--;
 }
 
@@ -564,10 +563,11 @@ send_one_run(agent_session *s, size_t *sent)
     r = send_buf(s, &w, proto_msg_run(&w, run.items, n));
     if (r == OP_OK) {
         *sent = w.len;
-        /* at most AGENT_SESSION_WINDOW_ENTRIES runs (each >= 1 entry): the ring has room */
-        s->unanswered[(s->unanswered_first + s->runs_unanswered) % AGENT_SESSION_WINDOW_ENTRIES] =
-            (uint16_t)n;
-        s->entries_unanswered += n;
+        /* the pump sends only while runs_unanswered < AGENT_SESSION_WINDOW_RUNS: the ring has
+         * room; a RUN is at most a frame (BUF_BYTES), so its size fits */
+        s->unanswered[(s->unanswered_first + s->runs_unanswered) % AGENT_SESSION_WINDOW_RUNS] =
+            (uint32_t)w.len;
+        s->bytes_unanswered += w.len;
         s->runs_unanswered++;
         s->stats.entries_sent += n;
         j->next += n;
@@ -585,9 +585,10 @@ agent_session_pump(agent_session *s, size_t budget, bool *more)
     size_t sent;
     /* Nothing before the comparison is done: a push queued meanwhile may start past what the
      * peer holds (it is only known from its HAVE), and such a run is refused and sent again.
-     * Then the window: another RUN only while a whole one (RUN_READ_MAX) still fits in it. */
+     * Then the window: another RUN only while one as large as a frame still fits in it. */
     while (s->reconciled && s->n_jobs && budget > 0 &&
-           s->entries_unanswered + RUN_READ_MAX <= AGENT_SESSION_WINDOW_ENTRIES) {
+           s->bytes_unanswered + BUF_BYTES <= AGENT_SESSION_WINDOW_BYTES &&
+           s->runs_unanswered < AGENT_SESSION_WINDOW_RUNS) {
         if ((r = send_one_run(s, &sent)) != OP_OK)
             break;
         budget = sent >= budget ? 0 : budget - sent;

@@ -8,7 +8,7 @@
  *    HAVE with their heads in it. Each side queues, per author, the run the other lacks.
  * 3. Runs stream as RUN messages (one author each, sized to fit a frame), office logs first,
  *    when the connection asks for more (agent_session_pump: back-pressure) and while at most
- *    AGENT_SESSION_WINDOW_ENTRIES entries are unanswered (the window, below). The receiver
+ *    AGENT_SESSION_WINDOW_BYTES of them are unanswered (the window, below). The receiver
  *    ingests each RUN in one transaction and answers with ACK (its durable head; also for a
  *    run it refused). A RUN that does not connect to what the receiver holds (a gap) is
  *    answered with WANT, and the sender goes back to that seq. Every RUN gets one answer.
@@ -63,12 +63,16 @@ typedef struct agent_session_io {
  * in its store, or a hostile peer) is not asked for ever. */
 #define AGENT_SESSION_MAX_WANTS 8
 
-/* Entries sent and not yet answered (ACK or WANT), at most: the receiver ingests each RUN in
- * one transaction before it answers, so a link cut or a receiver killed loses at most this
- * many, and a resume sends at most this many again (TESTING A2: one batch, 256 entries; runs of
- * at most half of it, each within a frame, keep two in flight so that the link stays busy while
- * the receiver writes). */
-#define AGENT_SESSION_WINDOW_ENTRIES 256
+/* Bytes of RUN messages sent and not yet answered (ACK or WANT), at most: the receiver ingests
+ * each RUN in one transaction before it answers, so a link cut or a receiver killed loses at
+ * most this much in flight, and a resume sends at most this much again (TESTING A2: one batch,
+ * 1 MiB; about 3,900 entries of 270 bytes). It is sized for the link, not for the batch: at
+ * ~1 s RTT with 20 % loss (P1) answers take seconds, and a window of 256 entries (70 KB) let
+ * the link go idle between them, halving the goodput against plain TCP. At most
+ * AGENT_SESSION_WINDOW_RUNS RUNs are unanswered (runs of one or two entries, from many
+ * authors or live pushes, are bounded by their number). */
+#define AGENT_SESSION_WINDOW_BYTES (1024 * 1024)
+#define AGENT_SESSION_WINDOW_RUNS 1024
 
 typedef struct agent_session_stats {
     uint64_t entries_sent, entries_received, entries_already, msgs_in, msgs_out;
