@@ -206,10 +206,13 @@ ingest(store_db *db, store_reader *rd, const proto_run_item *items, size_t n, ui
         FUZZ_CHECK(ing->stored + ing->already == n || n == 0);
         FUZZ_CHECK(t1 == t0 + (int64_t)ing->stored);
         FUZZ_CHECK(ing->filled <= ing->already);
-        store_ingested again;
-        FUZZ_CHECK(store_log_ingest(db, rd, items, n, now + 1, &again, NULL) == OP_OK);
-        FUZZ_CHECK(again.stored == 0 && again.already == n && again.filled == 0);
-        FUZZ_CHECK(check_store(after) == t1);
+        /* Again: nothing new. (When nothing was new the first time, that was the test.) */
+        if (ing->stored > 0 || ing->filled > 0) {
+            store_ingested again;
+            FUZZ_CHECK(store_log_ingest(db, rd, items, n, now + 1, &again, NULL) == OP_OK);
+            FUZZ_CHECK(again.stored == 0 && again.already == n && again.filled == 0);
+            FUZZ_CHECK(check_store(after) == t1);
+        }
     } else {
         FUZZ_CHECK(t1 == t0 && memcmp(before, after, sizeof before) == 0);
         FUZZ_CHECK(ing->filled == 0);
