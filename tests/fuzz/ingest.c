@@ -76,10 +76,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     sqlite3_stmt *st;
     (void)argc;
     (void)argv;
-    /* SQLite's small allocations from its own per-connection pool (lookaside) rather than
-     * malloc: under ASan every malloc and free costs a quarantine round, and SQLite makes
-     * thousands per input. Must precede the first sqlite3 call. */
-    FUZZ_CHECK(sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 1200, 2000) == SQLITE_OK);
     fuzz_sodium_init();
     team_build();
     team_must(store_db_open(":memory:", STORE_OPEN_CREATE, &node), "open node");
