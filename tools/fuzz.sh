@@ -3,8 +3,8 @@
 # coverage, FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION) in its own build directory, and fuzzes
 # each target for FUZZ_SECONDS with the limits of TESTING §D:
 #   -timeout=25 -rss_limit_mb=2560 -malloc_limit_mb=64 -max_len=65536
-# Prints per target: execs, exec/s, CPU-minutes, new corpus units, coverage; fails (exit 1) if any target
-# crashed, ran out of memory, timed out or leaked. Each finding is minimised into
+# Prints per target: execs, exec/s, CPU-minutes, new corpus units, coverage; fails (exit 1)
+# if any target crashed, ran out of memory, timed out or leaked. Each finding is minimised into
 # $FUZZ_BUILD/findings/<target>/ with the command that adds it to tests/fuzz/<target>_regressions/.
 #
 #   tools/fuzz.sh                 every target, FUZZ_SECONDS each (default 60), FUZZ_JOBS at once

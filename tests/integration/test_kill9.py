@@ -8,8 +8,9 @@ forward (300 a round; 100 above 20 rounds), so every round has a sync in flight;
 victim restarts on the same port (its stale control socket left by the kill).
 
 Resume from checkpoint (TESTING A2): what each interruption makes the other side send again is
-at most one batch, 1 MiB. (1) Entries the receiver already held: <= 1 MiB per kill. Each agent logs every such re-delivery ("received N entries of A from P again (B bytes):
-held already", from the session's io.already); the lines of both agents' logs from one kill to
+at most one batch, 1 MiB. (1) Entries the receiver already held: <= 1 MiB per kill. Each
+agent logs every such re-delivery ("received N entries of A from P again (B bytes): held
+already", from the session's io.already); the lines of both agents' logs from one kill to
 the next (to the end, for the last) are that kill's. (2) Entries lost in flight when the
 office (the receiver) is killed, sent again after its restart: what the worker's log says it
 sent on the cut link minus what the office stored from it, in bytes at the link's mean wire
